@@ -1,0 +1,219 @@
+"""The audit trail: append-only, hash-chained, written in the caller's transaction.
+
+Each entry belongs to a chain (its institution's id, or 0 for national records). An entry's
+``hash`` is the SHA-256 of its canonical content, which includes ``prev_hash``, the hash of
+the entry before it in the same chain. Changing, deleting or inserting an entry breaks the
+chain at that point; ``verify_chains`` finds the first break (``idmaj audit verify``).
+
+Appending locks the head row of one chain only, so that two institutions never wait for each
+other. Call ``record`` inside the service's ``transaction.atomic`` block: the entry commits
+or rolls back with the change it describes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditEntry
+
+NATIONAL_CHAIN = 0
+GENESIS = "0" * 64
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The values of a model's concrete fields, ready for ``before``/``after``."""
+    out: dict[str, Any] = {}
+    for f in obj._meta.concrete_fields:
+        if fields is not None and f.name not in fields and f.attname not in fields:
+            continue
+        out[f.name] = _jsonable(getattr(obj, f.attname))
+    return out
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    payload = {
+        "chain": entry.chain,
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor_id,
+        "actor_username": entry.actor_username,
+        "action": entry.action,
+        "verb": entry.verb,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "facility_id": entry.facility_id,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    facility_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    verb: str = "",
+) -> AuditEntry:
+    """Append one entry to the trail, in the current transaction."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(getattr(obj, "uuid", None) or obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+        if facility_id is None:
+            facility_id = getattr(obj, "facility_id", None)
+    chain = facility_id or NATIONAL_CHAIN
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+        if head is None:
+            AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+            head = AuditChainHead.objects.select_for_update().get(chain=chain)
+        entry = AuditEntry(
+            chain=chain,
+            seq=head.last_seq + 1,
+            at=timezone.now(),
+            actor=user,
+            actor_username=(user.get_username() if user else str(actor or ""))[:150],
+            action=action,
+            verb=verb[:80],
+            object_type=object_type[:80],
+            object_id=str(object_id)[:64],
+            object_repr=object_repr[:200],
+            facility_id=facility_id,
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            prev_hash=head.last_hash,
+        )
+        entry.hash = compute_hash(entry)
+        entry.save(force_insert=True)
+        head.last_seq = entry.seq
+        head.last_hash = entry.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return entry
+
+
+def record_read(
+    *, actor, obj: models.Model, facility_id: int | None = None, verb: str = ""
+) -> AuditEntry:
+    """Record that ``actor`` read a sensitive record (medical, biometric, family data)."""
+    return record(
+        actor=actor, action=AuditEntry.Action.READ, obj=obj, facility_id=facility_id, verb=verb
+    )
+
+
+def changed_fields(before: dict | None, after: dict | None) -> list[tuple[str, Any, Any]]:
+    """Field by field differences between two snapshots, for record history pages."""
+    before = before or {}
+    after = after or {}
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    keys += [k for k in before if k not in after]
+    return [(k, before.get(k), after.get(k)) for k in keys]
+
+
+@dataclass
+class ChainProblem:
+    chain: int
+    seq: int
+    entry_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        ident = f"id {self.entry_id}" if self.entry_id is not None else "missing"
+        return f"chain {self.chain}, entry {self.seq} ({ident}): {self.reason}"
+
+
+def _iter_chain(chain: int, batch: int = 5000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = list(AuditEntry.objects.filter(chain=chain, seq__gt=last).order_by("seq")[:batch])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(chain: int) -> ChainProblem | None:
+    """Walk one chain from its start; the first broken entry, or None when intact."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    for entry in _iter_chain(chain):
+        if entry.seq != expected_seq:
+            return ChainProblem(
+                chain, expected_seq, None, f"entry missing (next present is {entry.seq}): deleted"
+            )
+        if entry.prev_hash != prev_hash:
+            return ChainProblem(
+                chain,
+                entry.seq,
+                entry.pk,
+                "previous-hash link broken: an entry was deleted or inserted before it",
+            )
+        if compute_hash(entry) != entry.hash:
+            return ChainProblem(
+                chain, entry.seq, entry.pk, "content does not match its hash: changed"
+            )
+        prev_hash = entry.hash
+        expected_seq += 1
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
+        return ChainProblem(
+            chain,
+            expected_seq - 1 if head.last_seq < expected_seq else expected_seq,
+            None,
+            f"chain ends at {expected_seq - 1} but its head says {head.last_seq}: "
+            "entries deleted at the end or inserted",
+        )
+    return None
+
+
+def verify_chains() -> tuple[int, list[ChainProblem]]:
+    """Verify every chain; returns (entries checked, problems, first per chain)."""
+    chains = set(AuditChainHead.objects.values_list("chain", flat=True))
+    chains |= set(AuditEntry.objects.values_list("chain", flat=True).distinct())
+    problems = []
+    for chain in sorted(chains):
+        problem = verify_chain(chain)
+        if problem:
+            problems.append(problem)
+    return AuditEntry.objects.count(), problems

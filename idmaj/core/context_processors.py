@@ -1,0 +1,40 @@
+"""Navigation by role: each domain contributes entries with the permission they need."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .scoping import access_for
+
+# (url name, label, permission code or None for every signed-in user)
+NAVIGATION = [
+    ("core:home", _("Dashboard"), None),
+    ("facilities:list", _("Institutions"), "facilities.view"),
+    ("facilities:capacity", _("Capacity"), "facilities.view"),
+    ("facilities:projects", _("Projects"), "facilities.view"),
+    ("facilities:installations", _("Installations"), "facilities.view"),
+    ("core:audit", _("Audit trail"), "audit.view"),
+    ("core:lockouts", _("Lockouts"), "accounts.view_lockouts"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    access = access_for(user)
+    items = []
+    for name, label, perm in NAVIGATION:
+        if perm and not access.has_perm(perm):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {
+                "url": url,
+                "label": label,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    return {"nav_items": items, "access": access}

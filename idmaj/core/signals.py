@@ -1,0 +1,28 @@
+"""Sign-in events go to the audit trail (the only signal handlers of the core domain: they
+record, they decide nothing)."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import transaction
+from django.dispatch import receiver
+
+from . import audit
+from .models import AuditEntry
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    with transaction.atomic():
+        audit.record(
+            actor=user, action=AuditEntry.Action.LOGIN, obj=user, object_repr=user.username
+        )
+    if user.preferred_language and request is not None and hasattr(request, "session"):
+        request.session["idmaj_language"] = user.preferred_language
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        with transaction.atomic():
+            audit.record(
+                actor=user, action=AuditEntry.Action.LOGOUT, obj=user, object_repr=user.username
+            )
