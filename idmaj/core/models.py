@@ -123,6 +123,9 @@ class AuditChainHead(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"chain {self.chain} @ {self.last_seq}"
+
 
 class AuditEntry(models.Model):
     """One append-only entry of the audit trail; ``hash`` covers content and ``prev_hash``."""

@@ -126,6 +126,9 @@ class FacilityStatusPeriod(models.Model):
         verbose_name = _("status period")
         verbose_name_plural = _("status history")
 
+    def __str__(self) -> str:
+        return f"{self.status} since {self.since}"
+
 
 class Building(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="buildings")
