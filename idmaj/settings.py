@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "csp",
     "idmaj.core",
     "idmaj.facilities",
+    "idmaj.inmates",
 ]
 
 MIDDLEWARE = [

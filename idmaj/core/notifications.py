@@ -14,6 +14,7 @@ Backends (settings ``NOTIFY_SMS_BACKEND`` / ``NOTIFY_EMAIL_BACKEND``):
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.request
 from typing import Any
@@ -27,6 +28,7 @@ from django.utils import timezone, translation
 from .constants import Channel, NotificationStatus
 from .models import Notification
 
+logger = logging.getLogger(__name__)
 _outbox_lock = threading.Lock()
 
 
@@ -71,10 +73,21 @@ def notify(
 
 
 def enqueue_send(notification_id: int, run_after=None) -> None:
+    """Queue the sending job; ``run_after`` defers a retry where the backend can defer.
+
+    A backend that cannot defer (the immediate backend of the tests and the embedded demo)
+    would retry at once and spend every attempt within a second: there the notification stays
+    pending and the retry is left to the next ``enqueue_send`` of it.
+    """
     from .tasks import send_notification
 
     task = send_notification
     if run_after is not None:
+        if not task.get_backend().supports_defer:
+            logger.warning(
+                "notification %s: backend cannot defer, retry not queued", notification_id
+            )
+            return
         task = task.using(run_after=run_after)
     task.enqueue(notification_id)
 

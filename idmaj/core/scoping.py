@@ -21,7 +21,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from .constants import ScopeLevel
-from .roles import ALL
+from .roles import ALL, ROLES
+
+_STAR_ROLES = frozenset(code for code, spec in ROLES.items() if ALL in spec["permissions"])
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Access:
             self._visible.add(a.level, a.region_id, a.facility_id)
             for p in a.role.permissions.all():
                 self._by_perm.setdefault(p.code, _Grant()).add(a.level, a.region_id, a.facility_id)
+            if a.role.code in _STAR_ROLES:
+                # "*": every permission, also one declared after the last ``sync_roles``
+                self._by_perm.setdefault(ALL, _Grant()).add(a.level, a.region_id, a.facility_id)
         if user.is_superuser:
             self.roles.add("system_admin")
             self._visible.national = True

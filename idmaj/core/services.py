@@ -7,17 +7,24 @@ import importlib
 from django.apps import apps
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from . import audit
 from .constants import ScopeLevel
-from .errors import DomainError
+from .errors import ConflictError, DomainError
 from .models import AuditEntry, Permission, Role, RoleAssignment, User
 from .roles import ALL, ROLES
 
 
 def declared_permissions() -> dict[str, str]:
-    """Every permission code declared by an installed idmaj domain (``<app>/permissions.py``)."""
+    """Every permission code declared by an installed idmaj domain (``<app>/permissions.py``).
+
+    Labels are kept in their source language, whatever language is active: the tables must
+    not change when ``sync_roles`` runs under another language (``migrate`` runs untranslated,
+    a request or a test in Arabic).
+    """
     out: dict[str, str] = {}
     for config in apps.get_app_configs():
         if not config.name.startswith("idmaj."):
@@ -26,8 +33,9 @@ def declared_permissions() -> dict[str, str]:
             module = importlib.import_module(f"{config.name}.permissions")
         except ModuleNotFoundError:
             continue
-        for code, label in getattr(module, "PERMISSIONS", {}).items():
-            out[code] = str(label)
+        with translation.override(None):
+            for code, label in getattr(module, "PERMISSIONS", {}).items():
+                out[code] = str(label)
     return out
 
 
@@ -41,7 +49,7 @@ def roles_sync(*, using: str = "default") -> dict[str, int]:
                     "unknown_permission", f"role {code} names undeclared permission {p}"
                 )
     changed = 0
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using), translation.override(None):
         existing = {p.code: p for p in Permission.objects.using(using).all()}
         for code, label in declared.items():
             p = existing.get(code)
@@ -87,7 +95,7 @@ def user_create(
     validate: bool = True,
 ) -> User:
     if User.objects.filter(username=username).exists():
-        raise DomainError("username_taken", "username already taken", field="username")
+        raise DomainError("username_taken", _("This user name is already taken."), field="username")
     user = User(
         username=username,
         first_name=first_name,
@@ -104,18 +112,33 @@ def user_create(
         except ValidationError as exc:
             raise DomainError("weak_password", " ".join(exc.messages), field="password") from exc
     user.set_password(password)
-    with transaction.atomic():
-        user.full_clean(exclude=["password"])
-        user.save()
-        audit.record(
-            actor=actor,
-            action=AuditEntry.Action.CREATE,
-            obj=user,
-            after=audit.snapshot(
-                user,
-                ["username", "first_name", "last_name", "full_name_ar", "email", "is_superuser"],
-            ),
-        )
+    try:
+        with transaction.atomic():
+            user.full_clean(exclude=["password"])
+            user.save()
+            audit.record(
+                actor=actor,
+                action=AuditEntry.Action.CREATE,
+                obj=user,
+                after=audit.snapshot(
+                    user,
+                    [
+                        "username",
+                        "first_name",
+                        "last_name",
+                        "full_name_ar",
+                        "email",
+                        "is_superuser",
+                    ],
+                ),
+            )
+    except IntegrityError as exc:  # the same user name created meanwhile by someone else
+        raise ConflictError(
+            "username_taken", _("This user name is already taken."), field="username"
+        ) from exc
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError("invalid", " ".join(messages), field=field) from exc
     return user
 
 
@@ -124,11 +147,11 @@ def role_assign(
 ) -> RoleAssignment:
     role = Role.objects.filter(code=role_code).first()
     if role is None:
-        raise DomainError("unknown_role", f"unknown role {role_code}")
+        raise DomainError("unknown_role", _("Unknown role %(role)s.") % {"role": role_code})
     if level == ScopeLevel.FACILITY and facility is None:
-        raise DomainError("scope_missing", "an institution is required for this scope")
+        raise DomainError("scope_missing", _("An institution is required for this scope."))
     if level == ScopeLevel.REGION and region is None:
-        raise DomainError("scope_missing", "a regional directorate is required for this scope")
+        raise DomainError("scope_missing", _("A regional directorate is required for this scope."))
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
             user=user,

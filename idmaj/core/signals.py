@@ -1,7 +1,7 @@
 """Sign-in events go to the audit trail (the only signal handlers of the core domain: they
 record, they decide nothing)."""
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -26,3 +26,15 @@ def _logged_out(sender, request, user, **kwargs):
             audit.record(
                 actor=user, action=AuditEntry.Action.LOGOUT, obj=user, object_repr=user.username
             )
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str((credentials or {}).get("username", ""))[:150]
+    with transaction.atomic():
+        audit.record(
+            actor=username,
+            action=AuditEntry.Action.LOGIN_FAILED,
+            object_type="core.user",
+            object_repr=username,
+        )

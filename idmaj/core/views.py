@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -59,18 +59,19 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-def lockout_response(request, credentials=None, *args, **kwargs):
-    """Shown instead of the sign-in page while an account/address is locked out."""
-    return render(
-        request,
-        "core/locked_out.html",
-        {
-            "message": _(
-                "Too many failed sign-in attempts. Try again in 30 minutes or ask an administrator."
-            )
-        },
-        status=429,
-    )
+LOCKED_OUT_MESSAGE = _(
+    "Too many failed sign-in attempts. Try again in 30 minutes or ask an administrator."
+)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """Shown instead of the sign-in page (or the token answer) while locked out.
+
+    django-axes calls this with ``(request, original_response, credentials)``.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "locked_out", "detail": str(LOCKED_OUT_MESSAGE)}, status=429)
+    return render(request, "core/locked_out.html", {"message": LOCKED_OUT_MESSAGE}, status=429)
 
 
 class OtpForm(forms.Form):

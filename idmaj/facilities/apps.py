@@ -6,3 +6,6 @@ class FacilitiesConfig(AppConfig):
     name = "idmaj.facilities"
     label = "facilities"
     verbose_name = _("Institutions")
+
+    def ready(self) -> None:
+        from . import widgets  # noqa: F401  (registers the dashboard widgets)

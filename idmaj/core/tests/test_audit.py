@@ -118,3 +118,135 @@ def test_inserted_entry_is_detected(capsys):
     err = capsys.readouterr().err
     # the forged entry itself is consistent; the original entry after it no longer links
     assert "chain 0 entry 4" in err and "inserted" in err
+
+
+# -- concurrency -------------------------------------------------------------------------------
+THREADS = 8
+APPENDS = 25
+
+
+def _hammer(chain_of, errors):
+    """One writer: its own connection, APPENDS entries, each in its own transaction."""
+    from django.db import connections
+
+    try:
+        for i in range(APPENDS):
+            with transaction.atomic():
+                audit.record(
+                    actor="worker",
+                    action="update",
+                    object_type="test.thing",
+                    object_id=str(i),
+                    facility_id=chain_of(i),
+                )
+    except Exception as exc:  # reported to the main thread
+        errors.append(exc)
+    finally:
+        connections.close_all()
+
+
+def _race(chain_of_thread):
+    import threading
+
+    errors: list[Exception] = []
+    threads = [
+        threading.Thread(target=_hammer, args=(chain_of_thread(t), errors)) for t in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def _assert_contiguous():
+    count, problems = audit.verify_chains()
+    assert problems == []
+    for head in AuditChainHead.objects.all():
+        seqs = list(
+            AuditEntry.objects.filter(chain=head.chain)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+        )
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert head.last_seq == len(seqs)
+    return count
+
+
+def test_concurrent_appends_to_one_chain():
+    _race(lambda t: lambda i: None)
+    assert _assert_contiguous() == THREADS * APPENDS
+    assert AuditEntry.objects.filter(chain=0).count() == THREADS * APPENDS
+
+
+def test_concurrent_appends_to_several_chains():
+    # threads share chains two by two, and each thread also writes to the national chain
+    _race(lambda t: lambda i, t=t: None if i % 5 == 0 else 100 + t % 4)
+    assert _assert_contiguous() == THREADS * APPENDS
+    assert set(AuditChainHead.objects.values_list("chain", flat=True)) == {0, 100, 101, 102, 103}
+    assert AuditEntry.objects.filter(chain=0).count() == THREADS * 5
+
+
+# -- the audit entry belongs to the service's transaction ---------------------------------------
+def test_service_that_fails_after_recording_leaves_no_entry(monkeypatch):
+    from idmaj.core import services
+    from idmaj.core.models import User
+
+    real_record = audit.record
+
+    def record_then_fail(**kwargs):
+        real_record(**kwargs)
+        raise RuntimeError("failure after the audit entry was written")
+
+    monkeypatch.setattr(services.audit, "record", record_then_fail)
+    with pytest.raises(RuntimeError):
+        services.user_create(actor=None, username="ghost", password="a-long-enough-password-9")
+    assert not User.objects.filter(username="ghost").exists()
+    assert not AuditEntry.objects.filter(object_repr="ghost").exists()
+    assert audit.verify_chains()[1] == []
+
+
+def test_duplicate_username_leaves_no_entry():
+    from idmaj.core import services
+    from idmaj.core.errors import DomainError
+
+    services.user_create(actor=None, username="amina", password="a-long-enough-password-9")
+    before = AuditEntry.objects.count()
+    with pytest.raises(DomainError) as exc:
+        services.user_create(actor=None, username="amina", password="a-long-enough-password-9")
+    assert exc.value.field == "username"
+    assert AuditEntry.objects.count() == before
+
+
+def test_user_create_records_actor_and_values():
+    from idmaj.core import services
+
+    admin = UserFactory(username="root")
+    user = services.user_create(
+        actor=admin, username="amina", password="a-long-enough-password-9", full_name_ar="أمينة"
+    )
+    entry = AuditEntry.objects.get(object_id=str(user.uuid))
+    assert entry.actor_id == admin.pk and entry.actor_username == "root"
+    assert entry.action == "create" and entry.object_type == "core.user"
+    assert entry.after["full_name_ar"] == "أمينة" and "password" not in entry.after
+
+
+def test_role_assign_records_institution():
+    from idmaj.core import services
+    from idmaj.core.constants import ScopeLevel
+    from idmaj.facilities.tests.factories import FacilityFactory
+
+    fac = FacilityFactory(code="OUJDA2")
+    admin = UserFactory(username="root")
+    user = UserFactory(username="amina")
+    a = services.role_assign(
+        actor=admin, user=user, role_code="nurse", level=ScopeLevel.FACILITY, facility=fac
+    )
+    entry = AuditEntry.objects.get(object_id=str(a.uuid))
+    assert entry.facility_id == fac.pk and entry.chain == fac.pk
+    assert entry.after["facility"] == "OUJDA2" and entry.after["role"] == "nurse"
+    # assigning again changes nothing and records nothing
+    services.role_assign(
+        actor=admin, user=user, role_code="nurse", level=ScopeLevel.FACILITY, facility=fac
+    )
+    assert AuditEntry.objects.filter(object_type="core.roleassignment").count() == 1

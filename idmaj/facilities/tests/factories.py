@@ -57,3 +57,22 @@ class CellFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"C{n}")
     beds = 4
     operational_max = 6
+
+
+class InstallationTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "facilities.InstallationType"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"type{n}")
+    name_ar = factory.Sequence(lambda n: f"تجهيز {n}")
+    name_fr = factory.Sequence(lambda n: f"Installation {n}")
+
+
+class StatusPeriodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "facilities.FacilityStatusPeriod"
+
+    facility = factory.SubFactory(FacilityFactory)
+    status = FacilityStatus.OPERATING
+    since = factory.Faker("date_between", start_date="-30y", end_date="-10y")

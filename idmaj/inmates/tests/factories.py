@@ -1,0 +1,97 @@
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from idmaj.core.models import Permission, Role
+from idmaj.facilities.tests.factories import FacilityFactory
+from idmaj.inmates.constants import CustodyStatus, LegalStatus, PersonSex
+from idmaj.inmates.models import CustodyPeriod, Offence, Person
+from idmaj.inmates.names import search_key
+from idmaj.inmates.services import CommittalData, PersonData
+
+# Until core.roles gives the inmates.* codes to the staff roles, tests use roles of their own.
+TEST_ROLES = {
+    "test_registry": ["inmates.view", "inmates.admit", "inmates.edit"],
+    "test_registry_viewer": ["inmates.view"],
+}
+
+
+def registry_roles() -> None:
+    """Create the test roles holding the registry's permission codes."""
+    for code, perms in TEST_ROLES.items():
+        role, _ = Role.objects.get_or_create(code=code, defaults={"label": code})
+        role.permissions.set(Permission.objects.filter(code__in=perms))
+
+
+class OffenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Offence
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"OFF{n}")
+    name_ar = factory.Sequence(lambda n: f"جريمة {n}")
+    name_fr = factory.Sequence(lambda n: f"Infraction {n}")
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    first_name_ar = "محمد"
+    family_name_ar = factory.Sequence(lambda n: f"العلوي{n}")
+    first_name_latin = "Mohamed"
+    family_name_latin = factory.Sequence(lambda n: f"Alaoui{n}")
+    birth_date = dt.date(1990, 5, 17)
+    sex = PersonSex.MALE
+    name_key_ar = factory.LazyAttribute(
+        lambda o: search_key(f"{o.first_name_ar} {o.family_name_ar}")
+    )
+    name_key_latin = factory.LazyAttribute(
+        lambda o: search_key(f"{o.first_name_latin} {o.family_name_latin}")
+    )
+
+
+class CustodyPeriodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustodyPeriod
+
+    person = factory.SubFactory(PersonFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    committal_number = factory.Sequence(lambda n: f"TEST-2026-{n:06d}")
+    committed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=10))
+    committing_authority = "Procureur du Roi, TPI Oujda"
+    warrant_reference = factory.Sequence(lambda n: f"W-{n}")
+    legal_status = LegalStatus.REMAND
+    status = CustodyStatus.IN_CUSTODY
+
+
+def person_data(**overrides) -> PersonData:
+    values = {
+        "sex": PersonSex.MALE,
+        "first_name_ar": "محمد",
+        "family_name_ar": "العلوي",
+        "first_name_latin": "Mohamed",
+        "family_name_latin": "El Alaoui",
+        "father_name_ar": "أحمد",
+        "mother_name_ar": "فاطمة",
+        "birth_date": dt.date(1990, 5, 17),
+        "birth_place": "Oujda",
+        "cin": "F123456",
+    }
+    values.update(overrides)
+    return PersonData(**values)
+
+
+def committal_data(**overrides) -> CommittalData:
+    values = {
+        "committed_at": timezone.now() - dt.timedelta(hours=2),
+        "committing_authority": "Procureur du Roi près le TPI d'Oujda",
+        "court": "Tribunal de première instance d'Oujda",
+        "warrant_reference": "MD-2026-4411",
+        "case_number": "2026/2103/118",
+        "legal_status": LegalStatus.REMAND,
+        "escort": "Sûreté nationale, Oujda",
+    }
+    values.update(overrides)
+    return CommittalData(**values)
