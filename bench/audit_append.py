@@ -162,6 +162,35 @@ def _child(appends: int, threads: int) -> dict:
         "errors": [repr(e) for e in errors],
     }
 
+    # 2b. N processes (as gunicorn workers are), each on its own institution's chain:
+    #     PostgreSQL then flushes several commits with one fsync (group commit).
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    connection.close()
+    pbarrier = ctx.Barrier(threads + 1)
+
+    def pworker(fac: int) -> None:
+        mine = make_rows(per, [fac], seed=fac)
+        pbarrier.wait()
+        append_rows(mine)
+        connection.close()
+
+    procs = [ctx.Process(target=pworker, args=(201 + k,)) for k in range(threads)]
+    for pr in procs:
+        pr.start()
+    pbarrier.wait()
+    t0 = time.perf_counter()
+    for pr in procs:
+        pr.join()
+    elapsed = time.perf_counter() - t0
+    results["scenarios"]["processes"] = {
+        "n": per * threads,
+        "processes": threads,
+        "seconds": elapsed,
+        "errors": [f"exit {pr.exitcode}" for pr in procs if pr.exitcode],
+    }
+
     # 3. verify every chain written so far
     t0 = time.perf_counter()
     count, problems = verify_chains()
@@ -275,16 +304,23 @@ def report(all_results: list[dict]) -> bool:
             print(f"{v:<11} {label:<34} {s['n']:>7} {s['seconds']:>8.2f} {rate:>9,.0f}  {verdict}")
             return rate
 
-        single = row("chained append, 1 writer", sc["single"], TARGET)
+        # The target applies to how each database is used in production: SQLite serialises
+        # writers, so one writer is its figure; PostgreSQL serves concurrent workers in many
+        # institutions, so the figure is N worker processes on N chains (group commit).
+        pg = v.startswith("p")
+        single = row("chained append, 1 writer", sc["single"], None if pg else TARGET)
         t = sc["threads"]
+        row(f"chained append, {t['threads']} threads/{t['threads']} chains", t)
+        pr = sc["processes"]
         row(
-            f"chained append, {t['threads']} writers/{t['threads']} chains",
-            t,
-            TARGET if v.startswith("p") else None,
+            f"chained append, {pr['processes']} processes/chains",
+            pr,
+            TARGET if pg else None,
         )
-        if t["errors"]:
-            ok = False
-            print(f"{'':<11} writer errors: {t['errors'][:3]}")
+        for errs in (t["errors"], pr["errors"]):
+            if errs:
+                ok = False
+                print(f"{'':<11} writer errors: {errs[:3]}")
         base = row("plain insert (no chain), 1 writer", sc["baseline"])
         row("verify_chains()", sc["verify"])
         if sc["verify"]["problems"]:

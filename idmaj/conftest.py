@@ -77,3 +77,13 @@ def make_user(db):
         return u
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(settings):
+    """Argon2 still (stored hashes start with ``argon2``), with test-sized cost parameters.
+
+    The production hasher takes a sizeable fraction of a second by design; the tests sign in
+    hundreds of times. ``test_settings`` checks the real hasher configuration.
+    """
+    settings.PASSWORD_HASHERS = ["idmaj.core.tests.hashers.CheapArgon2PasswordHasher"]

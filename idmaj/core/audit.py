@@ -21,13 +21,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEntry
 
 NATIONAL_CHAIN = 0
 GENESIS = "0" * 64
+_HEAD = AuditChainHead._meta.db_table
 
 
 def _jsonable(value: Any) -> Any:
@@ -104,14 +105,23 @@ def record(
             facility_id = getattr(obj, "facility_id", None)
     chain = facility_id or NATIONAL_CHAIN
     user = actor if getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
-        if head is None:
+    # No savepoint: the entry lives and dies with the caller's transaction (or its own one
+    # when called outside any). Plain SQL on the head row keeps the locked section short:
+    # lock the head of this institution's chain, insert the entry, move the head.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        cursor.execute(f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain])
+        row = cursor.fetchone()
+        if row is None:
             AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-            head = AuditChainHead.objects.select_for_update().get(chain=chain)
+            cursor.execute(
+                f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain]
+            )
+            row = cursor.fetchone()
+        last_seq, last_hash = row
         entry = AuditEntry(
             chain=chain,
-            seq=head.last_seq + 1,
+            seq=last_seq + 1,
             at=timezone.now(),
             actor=user,
             actor_username=(user.get_username() if user else str(actor or ""))[:150],
@@ -123,13 +133,14 @@ def record(
             facility_id=facility_id,
             before=_jsonable(before) if before is not None else None,
             after=_jsonable(after) if after is not None else None,
-            prev_hash=head.last_hash,
+            prev_hash=last_hash,
         )
         entry.hash = compute_hash(entry)
         entry.save(force_insert=True)
-        head.last_seq = entry.seq
-        head.last_hash = entry.hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        cursor.execute(
+            f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE chain = %s",
+            [entry.seq, entry.hash, chain],
+        )
     return entry
 
 

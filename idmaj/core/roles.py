@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 ALL = "*"
 
-STAFF_READ = ["facilities.view"]
+STAFF_READ = ["facilities.view", "inmates.view"]
 
 ROLES: dict[str, dict] = {
     "system_admin": {
@@ -26,17 +26,27 @@ ROLES: dict[str, dict] = {
             "facilities.manage_projects",
             "facilities.manage_installations",
             "reports.national",
+            "inmates.view",
         ],
     },
     "regional_director": {
         "label": _("Regional director"),
-        "permissions": ["facilities.view", "reports.national"],
+        "permissions": ["facilities.view", "reports.national", "inmates.view"],
     },
     "institution_director": {
         "label": _("Institution director"),
-        "permissions": ["facilities.view", "facilities.edit"],
+        "permissions": [
+            "facilities.view",
+            "facilities.edit",
+            "inmates.view",
+            "inmates.admit",
+            "inmates.edit",
+        ],
     },
-    "registry_officer": {"label": _("Registry officer"), "permissions": STAFF_READ},
+    "registry_officer": {
+        "label": _("Registry officer"),
+        "permissions": [*STAFF_READ, "inmates.admit", "inmates.edit"],
+    },
     "physician": {"label": _("Physician"), "permissions": STAFF_READ},
     "nurse": {"label": _("Nurse"), "permissions": STAFF_READ},
     "catering_officer": {"label": _("Catering officer"), "permissions": STAFF_READ},
@@ -45,7 +55,7 @@ ROLES: dict[str, dict] = {
     "security_officer": {"label": _("Security officer"), "permissions": STAFF_READ},
     "auditor": {
         "label": _("Auditor"),
-        "permissions": ["facilities.view", "audit.view", "reports.national"],
+        "permissions": ["facilities.view", "inmates.view", "audit.view", "reports.national"],
         "read_only": True,
     },
 }

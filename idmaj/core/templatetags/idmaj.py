@@ -63,9 +63,11 @@ def date_h(value, fmt: str = "DATE_FORMAT"):
 
 @register.filter
 def pct(value, digits: int = 1) -> str:
-    if value is None:
+    """A ratio as a percentage; "—" when there is no figure (e.g. no population yet)."""
+    try:
+        return f"{float(value) * 100:.{int(digits)}f}%"
+    except (TypeError, ValueError):
         return "—"
-    return f"{value * 100:.{digits}f}%"
 
 
 @register.simple_tag(takes_context=True)

@@ -211,3 +211,12 @@ def test_sensitive_read_is_recorded(make_user):
     assert AuditEntry.objects.count() == before + 1
     assert entry.action == AuditEntry.Action.READ and entry.actor_id == doctor.pk
     assert entry.verb == "medical file"
+
+
+def test_pct_filter_shows_a_dash_when_there_is_no_figure():
+    from idmaj.core.templatetags.idmaj import pct
+
+    assert pct(0.825) == "82.5%"
+    assert pct(1.2, 0) == "120%"
+    assert pct(None) == "—"
+    assert pct("") == "—"

@@ -10,10 +10,12 @@ from idmaj.inmates.models import CustodyPeriod, Offence, Person
 from idmaj.inmates.names import search_key
 from idmaj.inmates.services import CommittalData, PersonData
 
-# Until core.roles gives the inmates.* codes to the staff roles, tests use roles of their own.
+# Roles of the tests' own, so that each permission combination is explicit; the staff roles
+# of core.roles hold these codes too. ``test_facility_only`` sees institutions, not inmates.
 TEST_ROLES = {
     "test_registry": ["inmates.view", "inmates.admit", "inmates.edit"],
     "test_registry_viewer": ["inmates.view"],
+    "test_facility_only": ["facilities.view"],
 }
 
 

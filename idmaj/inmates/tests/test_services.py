@@ -38,6 +38,7 @@ def reg(two_facilities):
         ("officer_a", "test_registry", a),
         ("officer_b", "test_registry", b),
         ("viewer_a", "test_registry_viewer", a),
+        ("facility_only_a", "test_facility_only", a),
     ):
         users[name] = UserFactory(username=name)
         grant(users[name], role, facility=fac)
@@ -193,7 +194,7 @@ def test_invalid_committal_changes_nothing(reg):
 
 
 # -- permissions -----------------------------------------------------------------------------
-@pytest.mark.parametrize("who", ["officer_b", "viewer_a", "director.oujda2", "registry.oujda2"])
+@pytest.mark.parametrize("who", ["officer_b", "viewer_a", "facility_only_a", "registry.sale2"])
 def test_admission_denied_changes_nothing(reg, who):
     person = PersonFactory()
     before = _counts()
@@ -483,3 +484,14 @@ def test_name_keys_refresh(db):
     assert stale.name_key_latin == "muhamed alaui" and stale.name_key_ar.startswith("محمد")
     assert (fresh.name_key_ar, fresh.name_key_latin) == fresh_keys
     assert person_name_keys_refresh(batch_size=1) == 0
+
+
+def test_staff_roles_hold_the_registry_permissions(reg):
+    """The roles of core.roles: the registry officer of the institution admits."""
+    custody = inmate_admit(
+        actor=reg["registry.oujda2"],
+        facility=reg["a"],
+        person_data=person_data(),
+        committal=committal_data(),
+    )
+    assert custody.facility_id == reg["a"].id
