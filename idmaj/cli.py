@@ -91,7 +91,7 @@ def _worker_cmd() -> list[str]:
 
     if getattr(settings, "REDIS_URL", None):
         return [sys.executable, "-m", "idmaj.cli", "rqworker", "default", "--with-scheduler"]
-    return [sys.executable, "-m", "idmaj.cli", "db_worker", "--interval", "1"]
+    return [sys.executable, "-m", "idmaj.cli", "db_worker", "--interval", "1", "--no-reload"]
 
 
 def cmd_demo(argv: list[str]) -> int:

@@ -30,11 +30,13 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append(
-            {
-                "url": url,
-                "label": label,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
-            }
-        )
+        items.append({"url": url, "label": label, "active": False})
+    # The current entry is the one whose address is the longest prefix of the page's.
+    matches = [
+        i
+        for i in items
+        if request.path == i["url"] or (i["url"] != "/" and request.path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return {"nav_items": items, "access": access}

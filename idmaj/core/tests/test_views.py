@@ -220,3 +220,11 @@ def test_pct_filter_shows_a_dash_when_there_is_no_figure():
     assert pct(1.2, 0) == "120%"
     assert pct(None) == "—"
     assert pct("") == "—"
+
+
+def test_navigation_marks_one_current_entry(client, make_user):
+    user = make_user("central.nav", "central_admin")
+    client.force_login(user)
+    page = client.get("/facilities/projects/").content.decode()
+    assert page.count('aria-current="page"') == 1
+    assert 'href="/facilities/projects/" aria-current="page"' in page
