@@ -137,6 +137,13 @@ def test_sign_in_in_arabic_shows_rtl_dashboard(live_server, site, new_page):
     assert page.locator("main h1").first.inner_text().strip() == _dashboard("ar")
     # the language switcher marks Arabic as the current language
     assert page.locator("button[data-lang=ar]").get_attribute("aria-current") == "true"
+    # the stylesheet is served and the layout runs right to left: the brand stands at the
+    # right-hand end of the top bar, the tools at its left
+    bg = page.locator("header.topbar").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert bg == "rgb(11, 93, 75)"
+    brand = page.locator("header.topbar .brand").bounding_box()
+    tools = page.locator("header.topbar .topbar-tools").bounding_box()
+    assert brand["x"] > tools["x"]
 
 
 def test_switch_to_french_is_remembered_after_signing_in_again(live_server, site, new_page):
