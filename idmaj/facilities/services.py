@@ -114,6 +114,33 @@ def _apply(obj: models.Model, fields: dict[str, Any], allowed: tuple[str, ...]) 
     return changed
 
 
+def _update(actor, obj: models.Model, fields: dict[str, Any], allowed: tuple[str, ...], check=None):
+    """The one update sequence: set the allowed fields, check, clean, save what changed and
+    audit it, in one transaction; a refusal leaves ``obj`` as it was."""
+    with transaction.atomic():
+        before = audit.snapshot(obj)
+        changed = _apply(obj, fields, allowed)
+        if not changed:
+            return obj
+        try:
+            if check is not None:
+                check(obj)
+            _clean(obj)
+        except DomainError:
+            obj.refresh_from_db()
+            raise
+        obj.save(update_fields=changed)
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=obj,
+            facility_id=getattr(obj, "facility_id", None) or obj.pk,
+            before=before,
+            after=audit.snapshot(obj),
+        )
+    return obj
+
+
 def _region(region: Region | str) -> Region:
     if isinstance(region, Region):
         return region
@@ -214,26 +241,7 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
     _require(actor, "facilities.edit", facility.pk)
     if "region" in fields:
         fields["region"] = _region(fields["region"])
-    with transaction.atomic():
-        before = audit.snapshot(facility)
-        changed = _apply(facility, fields, FACILITY_UPDATABLE)
-        if not changed:
-            return facility
-        try:
-            _clean(facility)
-        except DomainError:
-            facility.refresh_from_db()
-            raise
-        facility.save(update_fields=changed)
-        audit.record(
-            actor=actor,
-            action="update",
-            obj=facility,
-            facility_id=facility.pk,
-            before=before,
-            after=audit.snapshot(facility),
-        )
-    return facility
+    return _update(actor, facility, fields, FACILITY_UPDATABLE)
 
 
 def facility_status_set(
@@ -373,43 +381,21 @@ def cell_update(*, actor, cell: Cell, **fields) -> Cell:
         name: fields.get(name, getattr(cell, name))
         for name in ("beds", "operational_max", "in_service_from", "in_service_until")
     }
-    with transaction.atomic():
-        before = audit.snapshot(cell)
-        # validate before touching the object, so that a refusal leaves it as it was
-        for name in fields:
-            if name not in CELL_UPDATABLE:
-                raise DomainError(
-                    "unknown_field",
-                    _("This field cannot be changed here: %s") % name,
-                    field=name,
-                )
-        _check_cell_numbers(
-            merged["beds"],
-            merged["operational_max"],
-            merged["in_service_from"],
-            merged["in_service_until"],
-        )
-        changed = _apply(cell, fields, CELL_UPDATABLE)
-        if not changed:
-            return cell
-        try:
-            _clean(cell)
-        except DomainError:
-            cell.refresh_from_db()
-            raise
-        cell.save(update_fields=changed)
-        audit.record(
-            actor=actor,
-            action="update",
-            obj=cell,
-            facility_id=cell.facility_id,
-            before=before,
-            after=audit.snapshot(cell),
-        )
-    return cell
+    # validate before touching the object, so that a refusal leaves it as it was
+    for name in fields:
+        if name not in CELL_UPDATABLE:
+            raise DomainError(
+                "unknown_field", _("This field cannot be changed here: %s") % name, field=name
+            )
+    _check_cell_numbers(
+        merged["beds"],
+        merged["operational_max"],
+        merged["in_service_from"],
+        merged["in_service_until"],
+    )
+    return _update(actor, cell, fields, CELL_UPDATABLE)
 
 
-# -- infrastructure projects -----------------------------------------------------------------
 def _check_project(project: InfrastructureProject) -> None:
     if project.status == "completed" and project.completed_on is None:
         raise DomainError(
@@ -470,27 +456,7 @@ def project_record(
 
 def project_update(*, actor, project: InfrastructureProject, **fields) -> InfrastructureProject:
     _require(actor, "facilities.manage_projects", project.facility_id)
-    with transaction.atomic():
-        before = audit.snapshot(project)
-        changed = _apply(project, fields, PROJECT_UPDATABLE)
-        if not changed:
-            return project
-        try:
-            _check_project(project)
-            _clean(project)
-        except DomainError:
-            project.refresh_from_db()
-            raise
-        project.save(update_fields=changed)
-        audit.record(
-            actor=actor,
-            action="update",
-            obj=project,
-            facility_id=project.facility_id,
-            before=before,
-            after=audit.snapshot(project),
-        )
-    return project
+    return _update(actor, project, fields, PROJECT_UPDATABLE, check=_check_project)
 
 
 # -- installations register ------------------------------------------------------------------
