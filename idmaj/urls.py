@@ -7,11 +7,13 @@ from idmaj.core.api import TokenView
 api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("facilities/", include("idmaj.facilities.api_urls")),
+    path("inmates/", include("idmaj.inmates.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("idmaj.core.urls")),
     path("facilities/", include("idmaj.facilities.urls")),
+    path("inmates/", include("idmaj.inmates.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

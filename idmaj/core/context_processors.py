@@ -9,6 +9,7 @@ from .scoping import access_for
 NAVIGATION = [
     ("core:home", _("Dashboard"), None),
     ("facilities:list", _("Institutions"), "facilities.view"),
+    ("inmates:search", _("Registry"), "inmates.view"),
     ("facilities:capacity", _("Capacity"), "facilities.view"),
     ("facilities:projects", _("Projects"), "facilities.view"),
     ("facilities:installations", _("Installations"), "facilities.view"),

@@ -1,0 +1,119 @@
+"""Forms of the inmate registry pages: input validation only, the rules are the services'."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from idmaj.facilities.models import Facility
+
+from .constants import LegalStatus, PersonSex
+from .models import Person
+from .services import PERSON_FIELDS
+
+
+class SearchForm(forms.Form):
+    """The one search box (the input itself is written in ``inmates/search.html``)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+class AdmissionForm(forms.Form):
+    """The admission: the institution, the committal and the person's identity.
+
+    ``existing_person`` (a UUID) and ``confirm_new_person`` are set by the officer's choice
+    after the service answered that persons on file may be the one being admitted.
+    """
+
+    facility = forms.ModelChoiceField(
+        label=_("Institution"), queryset=Facility.objects.none(), to_field_name="code"
+    )
+    # identity (Arabic first)
+    first_name_ar = forms.CharField(label=_("First name (Arabic)"), required=False, max_length=100)
+    family_name_ar = forms.CharField(
+        label=_("Family name (Arabic)"), required=False, max_length=100
+    )
+    father_name_ar = forms.CharField(
+        label=_("Father's name (Arabic)"), required=False, max_length=100
+    )
+    mother_name_ar = forms.CharField(
+        label=_("Mother's name (Arabic)"), required=False, max_length=200
+    )
+    first_name_latin = forms.CharField(
+        label=_("First name (Latin)"), required=False, max_length=100
+    )
+    family_name_latin = forms.CharField(
+        label=_("Family name (Latin)"), required=False, max_length=100
+    )
+    father_name_latin = forms.CharField(
+        label=_("Father's name (Latin)"), required=False, max_length=100
+    )
+    mother_name_latin = forms.CharField(
+        label=_("Mother's name (Latin)"), required=False, max_length=200
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    birth_place = forms.CharField(label=_("Place of birth"), required=False, max_length=150)
+    sex = forms.ChoiceField(label=_("Sex"), choices=PersonSex.choices)
+    nationality = forms.CharField(label=_("Nationality"), initial="MA", max_length=2)
+    cin = forms.CharField(
+        label=_("National identity card number (CIN)"), required=False, max_length=20
+    )
+    distinguishing_marks = forms.CharField(
+        label=_("Distinguishing marks"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    languages = forms.CharField(label=_("Languages spoken"), required=False, max_length=200)
+    # committal
+    committed_at = forms.DateTimeField(
+        label=_("Committed at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    committing_authority = forms.CharField(label=_("Committing authority"), max_length=200)
+    court = forms.CharField(label=_("Court"), required=False, max_length=200)
+    warrant_reference = forms.CharField(label=_("Warrant reference"), max_length=100)
+    case_number = forms.CharField(label=_("Case number"), required=False, max_length=100)
+    legal_status = forms.ChoiceField(label=_("Legal status"), choices=LegalStatus.choices)
+    escort = forms.CharField(label=_("Escort"), required=False, max_length=200)
+    offence_codes = forms.CharField(
+        label=_("Offences"),
+        required=False,
+        help_text=_("Offence codes, separated by commas."),
+    )
+    # the officer's choice after a possible duplicate
+    existing_person = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    confirm_new_person = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    COMMITTAL_FIELDS = (
+        "committed_at",
+        "committing_authority",
+        "court",
+        "warrant_reference",
+        "case_number",
+        "legal_status",
+        "escort",
+    )
+
+    def __init__(self, *args, facilities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = facilities
+
+    def clean_offence_codes(self) -> list[str]:
+        raw = self.cleaned_data.get("offence_codes") or ""
+        return [c.strip() for c in raw.split(",") if c.strip()]
+
+    def clean_existing_person(self) -> Person | None:
+        key = self.cleaned_data.get("existing_person")
+        if key is None:
+            return None
+        person = Person.objects.filter(uuid=key).first()
+        if person is None:
+            raise forms.ValidationError(_("No person on file with this identifier."))
+        return person
+
+    def person_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in PERSON_FIELDS}
+
+    def committal_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.COMMITTAL_FIELDS}
+        data["offence_codes"] = self.cleaned_data["offence_codes"]
+        return data
