@@ -96,6 +96,10 @@ class AdmissionForm(forms.Form):
     def __init__(self, *args, facilities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facility"].queryset = facilities
+        only = list(facilities[:2])
+        if len(only) == 1:  # an officer of one institution admits there: nothing to choose
+            self.fields["facility"].initial = only[0]
+            self.fields["facility"].empty_label = None
 
     def clean_offence_codes(self) -> list[str]:
         raw = self.cleaned_data.get("offence_codes") or ""

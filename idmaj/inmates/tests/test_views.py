@@ -193,3 +193,10 @@ def test_admission_denied(client, world, make_user):
     r = client.post(reverse("inmates:admit"), _form())
     assert r.status_code == 400
     assert (Person.objects.count(), CustodyPeriod.objects.count()) == before
+
+
+def test_admission_form_preselects_the_only_institution(client, two_facilities):
+    client.force_login(two_facilities["users"]["registry.oujda2"])
+    page = client.get(reverse("inmates:admit")).content.decode()
+    assert f'<option value="{two_facilities["a"].code}" selected>' in page
+    assert "---------" not in page
