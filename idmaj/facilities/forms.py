@@ -23,6 +23,7 @@ from .models import (
     Region,
     Wing,
 )
+from .services import CELL_UPDATABLE, FACILITY_UPDATABLE, PROJECT_UPDATABLE
 
 
 def date_input() -> forms.DateInput:
@@ -134,17 +135,7 @@ class InstallationFilterForm(forms.Form):
 # -- edits -----------------------------------------------------------------------------------
 class FacilityEditForm(_ModelFieldsForm):
     model = Facility
-    field_names = (
-        "name_ar",
-        "name_fr",
-        "kind",
-        "region",
-        "city",
-        "address",
-        "latitude",
-        "longitude",
-        "source",
-    )
+    field_names = FACILITY_UPDATABLE  # what the service lets change
     labels = {"latitude": _("latitude"), "longitude": _("longitude")}
 
     def __init__(self, *args, **kwargs):
@@ -175,7 +166,7 @@ class WingForm(_ModelFieldsForm):
 
 class CellEditForm(_ModelFieldsForm):
     model = Cell
-    field_names = ("beds", "operational_max", "special_use", "in_service_from", "in_service_until")
+    field_names = CELL_UPDATABLE
 
 
 class CellForm(_ModelFieldsForm):
@@ -202,18 +193,7 @@ class CellForm(_ModelFieldsForm):
 
 class ProjectForm(_ModelFieldsForm):
     model = InfrastructureProject
-    field_names = (
-        "kind",
-        "name_ar",
-        "name_fr",
-        "status",
-        "started_on",
-        "planned_end",
-        "completed_on",
-        "beds_added",
-        "beds_restored",
-        "budget_mad",
-    )
+    field_names = PROJECT_UPDATABLE
 
 
 class InstallationForm(forms.Form):
