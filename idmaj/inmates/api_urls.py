@@ -1,8 +1,14 @@
 from django.urls import path
 
-from . import api
+from .api import housing, imports, legal, movements, population, records, registry
 
 urlpatterns = [
-    path("", api.InmateListCreate.as_view(), name="api-inmate-list"),
-    path("<uuid:uuid>/", api.InmateDetail.as_view(), name="api-inmate-detail"),
+    path("", registry.InmateListCreate.as_view(), name="api-inmate-list"),
+    path("<uuid:uuid>/", registry.InmateDetail.as_view(), name="api-inmate-detail"),
+    *records.urlpatterns,
+    *legal.urlpatterns,
+    *housing.urlpatterns,
+    *movements.urlpatterns,
+    *population.urlpatterns,
+    *imports.urlpatterns,
 ]

@@ -6,7 +6,7 @@ from django.utils import timezone
 from idmaj.core.models import Permission, Role
 from idmaj.facilities.tests.factories import FacilityFactory
 from idmaj.inmates.constants import CustodyStatus, LegalStatus, PersonSex
-from idmaj.inmates.models import CustodyPeriod, Offence, Person
+from idmaj.inmates.models import CustodyPeriod, Detention, LegalStatusPeriod, Offence, Person
 from idmaj.inmates.names import search_key
 from idmaj.inmates.services import CommittalData, PersonData
 
@@ -54,11 +54,28 @@ class PersonFactory(factory.django.DjangoModelFactory):
     )
 
 
-class CustodyPeriodFactory(factory.django.DjangoModelFactory):
+class DetentionFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = CustodyPeriod
+        model = Detention
 
     person = factory.SubFactory(PersonFactory)
+    started_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=10))
+
+
+class CustodyPeriodFactory(factory.django.DjangoModelFactory):
+    """A custody period with its detention and its legal status history, as admission
+    leaves them (for tests that need many prisoners without going through admission)."""
+
+    class Meta:
+        model = CustodyPeriod
+        skip_postgeneration_save = True
+
+    person = factory.SubFactory(PersonFactory)
+    detention = factory.SubFactory(
+        DetentionFactory,
+        person=factory.SelfAttribute("..person"),
+        started_at=factory.SelfAttribute("..committed_at"),
+    )
     facility = factory.SubFactory(FacilityFactory)
     committal_number = factory.Sequence(lambda n: f"TEST-2026-{n:06d}")
     committed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=10))
@@ -66,6 +83,17 @@ class CustodyPeriodFactory(factory.django.DjangoModelFactory):
     warrant_reference = factory.Sequence(lambda n: f"W-{n}")
     legal_status = LegalStatus.REMAND
     status = CustodyStatus.IN_CUSTODY
+
+    @factory.post_generation
+    def legal_status_history(obj, create, extracted, **kwargs):
+        if create:
+            LegalStatusPeriod.objects.create(
+                custody=obj,
+                facility_id=obj.facility_id,
+                status=obj.legal_status,
+                valid_from=obj.committed_at,
+                valid_to=obj.released_at,
+            )
 
 
 def person_data(**overrides) -> PersonData:

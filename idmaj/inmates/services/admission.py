@@ -17,20 +17,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from idmaj.core import audit
-from idmaj.core.errors import ConflictError, DomainError, PermissionDenied
+from idmaj.core.errors import ConflictError, DomainError
 from idmaj.core.models import AuditEntry
-from idmaj.core.scoping import access_for
 from idmaj.facilities.models import Facility
 
-from .constants import CustodyStatus
-from .models import CommittalCounter, CustodyPeriod, Offence, Person, normalise_cin
-from .names import name_tokens, search_key
+from ..constants import CustodyStatus
+from ..models import (
+    CommittalCounter,
+    CustodyPeriod,
+    Detention,
+    LegalStatusPeriod,
+    Offence,
+    Person,
+    normalise_cin,
+)
+from ..names import name_tokens, search_key
+from ._common import clean_or_raise as _clean
+from ._common import require_perm as _require
+
+__all__ = [
+    "PERSON_FIELDS",
+    "CUSTODY_AUDIT_FIELDS",
+    "PersonData",
+    "CommittalData",
+    "DuplicateCandidate",
+    "PossibleDuplicateError",
+    "person_find_duplicates",
+    "inmate_admit",
+    "person_name_keys_refresh",
+    "fill_name_keys",
+    "next_committal_number",
+]
 
 PERSON_FIELDS = (
     "first_name_ar",
@@ -115,39 +137,14 @@ class PossibleDuplicateError(ConflictError):
         self.candidates = candidates
 
 
-# -- helpers ---------------------------------------------------------------------------------
-def _require(actor, perm_code: str, facility_id: int) -> None:
-    if actor is None:
-        return
-    if not access_for(actor).has_perm(perm_code, facility_id):
-        raise PermissionDenied("forbidden", _("You are not allowed to do this here."))
-
-
-def _clean(
-    obj: models.Model, *, exclude: list[str] | None = None, validate_constraints: bool = True
-) -> None:
-    """``full_clean`` with Django's ValidationError turned into a DomainError (first field)."""
-    try:
-        obj.full_clean(exclude=exclude, validate_constraints=validate_constraints)
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            name, errors = next(iter(exc.error_dict.items()))
-            first = errors[0]
-            code = "duplicate" if first.code in ("unique", "unique_together") else "invalid"
-            raise DomainError(
-                code, " ".join(first.messages), field=None if name == NON_FIELD_ERRORS else name
-            ) from exc
-        raise DomainError("invalid", " ".join(exc.messages)) from exc
-
-
-def _fill_keys(person: Person) -> None:
+def fill_name_keys(person: Person) -> None:
     person.name_key_ar = search_key(f"{person.first_name_ar} {person.family_name_ar}")[:220]
     person.name_key_latin = search_key(f"{person.first_name_latin} {person.family_name_latin}")[
         :220
     ]
 
 
-def _next_committal_number(facility: Facility, committed_at: datetime) -> str:
+def next_committal_number(facility: Facility, committed_at: datetime) -> str:
     """The next committal number of ``facility`` for the year of ``committed_at``, taken
     under a row lock on the (institution, year) counter: two officers never get the same."""
     year = timezone.localtime(committed_at).year
@@ -261,7 +258,7 @@ def inmate_admit(
             if isinstance(values[name], str) and name not in ("cin", "nationality"):
                 values[name] = " ".join(values[name].split())
         new_person = Person(**values)
-        _fill_keys(new_person)
+        fill_name_keys(new_person)
         # Uniqueness of the CIN is answered below as a duplicate, with the person on file.
         _clean(new_person, exclude=["name_key_ar", "name_key_latin"], validate_constraints=False)
         candidates = person_find_duplicates(
@@ -299,10 +296,12 @@ def inmate_admit(
                 # the first admission (the database constraint backs this up).
                 person = Person.objects.select_for_update().get(pk=existing_person.pk)
                 _refuse_if_in_custody(person)
+            detention = Detention.objects.create(person=person, started_at=committed_at)
             custody = CustodyPeriod(
                 person=person,
+                detention=detention,
                 facility=facility,
-                committal_number=_next_committal_number(facility, committed_at),
+                committal_number=next_committal_number(facility, committed_at),
                 committed_at=committed_at,
                 committing_authority=committal.committing_authority.strip(),
                 court=committal.court.strip(),
@@ -315,6 +314,12 @@ def inmate_admit(
             _clean(custody)
             custody.save(force_insert=True)
             custody.offences.set(offences)
+            LegalStatusPeriod.objects.create(
+                custody=custody,
+                facility=facility,
+                status=custody.legal_status,
+                valid_from=committed_at,
+            )
             if new_person is not None:
                 audit.record(
                     actor=actor,
@@ -393,7 +398,7 @@ def person_name_keys_refresh(*, batch_size: int = 1000) -> int:
         stale = []
         for p in rows:
             old = (p.name_key_ar, p.name_key_latin)
-            _fill_keys(p)
+            fill_name_keys(p)
             if (p.name_key_ar, p.name_key_latin) != old:
                 stale.append(p)
         with transaction.atomic():

@@ -19,8 +19,9 @@ from idmaj.core.scoping import access_for
 from idmaj.core.selectors import record_history
 from idmaj.facilities.models import Facility
 
-from . import selectors, services
-from .forms import AdmissionForm, SearchForm
+from .. import selectors, services
+from ..forms.registry import AdmissionForm, SearchForm
+from ..sections import sections_for
 
 ADMIT = "inmates.admit"
 
@@ -111,5 +112,6 @@ def detail(request, uuid):
             "person": custody.person,
             "offences": list(custody.offences.all()),
             "history": history,
+            "sections": sections_for(request, custody),
         },
     )

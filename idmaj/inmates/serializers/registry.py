@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .constants import LegalStatus, PersonSex
-from .models import CustodyPeriod, Offence, Person
+from ..constants import LegalStatus, PersonSex
+from ..models import CustodyPeriod, Offence, Person
 
 
 class PersonSerializer(serializers.ModelSerializer):

@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from idmaj.facilities.models import Facility
 
-from .constants import LegalStatus, PersonSex
-from .models import Person
-from .services import PERSON_FIELDS
+from ..constants import LegalStatus, PersonSex
+from ..models import Person
+from ..services import PERSON_FIELDS
 
 
 class SearchForm(forms.Form):

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from idmaj.core.errors import DomainError
 from idmaj.facilities.selectors import get_facility_for_user_or_404
 
-from . import selectors, services
-from .models import CustodyPeriod, Person
-from .serializers import (
+from .. import selectors, services
+from ..models import CustodyPeriod, Person
+from ..serializers.registry import (
     AdmissionSerializer,
     CandidateSerializer,
     CustodyDetailSerializer,

@@ -12,9 +12,17 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from .constants import CustodyStatus
-from .models import CustodyPeriod, cin_validator, normalise_cin
-from .names import name_tokens
+from ..constants import CustodyStatus
+from ..models import CustodyPeriod, cin_validator, normalise_cin
+from ..names import name_tokens
+
+__all__ = [
+    "custody_list",
+    "inmate_search",
+    "get_custody_for_user_or_404",
+    "population_at",
+    "moment_of",
+]
 
 _COMMITTAL_NUMBER = re.compile(r"^([A-Z][A-Z0-9_]{1,29})-(\d{4})-(\d{1,9})$")
 
@@ -119,7 +127,7 @@ def get_custody_for_user_or_404(*, user, uuid) -> CustodyPeriod:
     return obj
 
 
-def _moment(on: date | datetime) -> datetime:
+def moment_of(on: date | datetime) -> datetime:
     """A date stands for the end of that day (midnight after it, local time)."""
     if isinstance(on, datetime):
         return on if timezone.is_aware(on) else timezone.make_aware(on)
@@ -140,7 +148,7 @@ def population_at(facility_ids: Iterable[int], on: date | datetime) -> dict[int,
         return out
     rows = (
         CustodyPeriod.objects.filter(facility_id__in=ids)
-        .in_custody_at(_moment(on))
+        .in_custody_at(moment_of(on))
         .values("facility_id")
         .annotate(n=Count("id"))
         .order_by()

@@ -1,0 +1,3 @@
+"""Registry API: housing."""
+
+urlpatterns: list = []

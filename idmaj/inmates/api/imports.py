@@ -1,0 +1,3 @@
+"""Registry API: imports."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Registry API: legal."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Registry API: movements."""
+
+urlpatterns: list = []

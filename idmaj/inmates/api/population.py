@@ -1,0 +1,3 @@
+"""Registry API: population."""
+
+urlpatterns: list = []

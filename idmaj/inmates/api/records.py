@@ -1,0 +1,3 @@
+"""Registry API: records."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Registry reads: housing."""
+
+__all__: list[str] = []

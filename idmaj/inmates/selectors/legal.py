@@ -1,0 +1,3 @@
+"""Registry reads: legal."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Registry reads: movements."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Registry reads: population."""
+
+__all__: list[str] = []

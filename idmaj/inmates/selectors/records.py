@@ -1,0 +1,3 @@
+"""Registry reads: records."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Registry services: imports (see the package documentation)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Registry services: records (see the package documentation)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Registry pages: housing."""
+
+urlpatterns: list = []

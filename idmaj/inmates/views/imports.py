@@ -1,0 +1,3 @@
+"""Registry pages: imports."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Registry pages: legal."""
+
+urlpatterns: list = []

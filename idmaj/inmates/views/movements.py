@@ -1,0 +1,3 @@
+"""Registry pages: movements."""
+
+urlpatterns: list = []

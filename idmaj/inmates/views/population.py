@@ -1,0 +1,3 @@
+"""Registry pages: population."""
+
+urlpatterns: list = []

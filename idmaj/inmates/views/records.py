@@ -1,0 +1,3 @@
+"""Registry pages: records."""
+
+urlpatterns: list = []
