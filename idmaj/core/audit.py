@@ -39,6 +39,16 @@ _INSERT_SQL = "INSERT INTO {} ({}) VALUES ({}) RETURNING id".format(
 )
 
 
+# PostgreSQL: two statements per append instead of three (see ``_append_postgresql``).
+_PG_TAKE_SEQ = (
+    f"UPDATE {_HEAD} SET last_seq = last_seq + 1 WHERE chain = %s RETURNING last_seq, last_hash"
+)
+_PG_INSERT_AND_MOVE = (
+    f"WITH e AS ({_INSERT_SQL}), h AS (UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s RETURNING 1) "
+    "SELECT id FROM e"
+)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
@@ -117,50 +127,80 @@ def record(
     # when called outside any). Plain SQL on the head row keeps the locked section short:
     # lock the head of this institution's chain, insert the entry, move the head.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        cursor.execute(f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain])
-        row = cursor.fetchone()
-        if row is None:
-            AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-            cursor.execute(
-                f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain]
-            )
-            row = cursor.fetchone()
-        last_seq, last_hash = row
-        entry = AuditEntry(
-            chain=chain,
-            seq=last_seq + 1,
-            at=timezone.now(),
-            actor=user,
-            actor_username=(user.get_username() if user else str(actor or ""))[:150],
-            action=action,
-            verb=verb[:80],
-            object_type=object_type[:80],
-            object_id=str(object_id)[:64],
-            object_repr=object_repr[:200],
-            facility_id=facility_id,
-            before=_jsonable(before) if before is not None else None,
-            after=_jsonable(after) if after is not None else None,
-            prev_hash=last_hash,
-        )
+        if connection.vendor == "postgresql":
+            entry = _append_postgresql(cursor, chain)
+        else:
+            entry = _append_portable(cursor, chain)
+        _fill(entry, user, actor, action, verb, object_type, object_id, object_repr, facility_id)
+        entry.before = _jsonable(before) if before is not None else None
+        entry.after = _jsonable(after) if after is not None else None
         entry.hash = compute_hash(entry)
-        ops = connection.ops
-        values = [
-            ops.adapt_json_value(getattr(entry, f.attname), None)
-            if f.attname in ("before", "after") and getattr(entry, f.attname) is not None
-            else ops.adapt_datetimefield_value(entry.at)
-            if f.attname == "at"
-            else getattr(entry, f.attname)
-            for f in _INSERT_FIELDS
-        ]
-        cursor.execute(_INSERT_SQL, values)
+        values = _insert_values(entry)
+        if connection.vendor == "postgresql":
+            # One round trip: insert the entry and move the head (already locked above).
+            cursor.execute(_PG_INSERT_AND_MOVE, [*values, entry.hash, chain])
+        else:
+            cursor.execute(_INSERT_SQL, values)
         entry.pk = cursor.fetchone()[0]
         entry._state.adding = False
-        cursor.execute(
-            f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE chain = %s",
-            [entry.seq, entry.hash, chain],
-        )
+        if connection.vendor != "postgresql":
+            cursor.execute(
+                f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE chain = %s",
+                [entry.seq, entry.hash, chain],
+            )
     return entry
+
+
+def _append_portable(cursor, chain: int) -> AuditEntry:
+    """Lock the head of ``chain`` (``SELECT ... FOR UPDATE`` where supported; SQLite's
+    IMMEDIATE transactions already hold the write lock) and prepare the next entry."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain])
+    row = cursor.fetchone()
+    if row is None:
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+        cursor.execute(f"SELECT last_seq, last_hash FROM {_HEAD} WHERE chain = %s{lock}", [chain])
+        row = cursor.fetchone()
+    last_seq, last_hash = row
+    return AuditEntry(chain=chain, seq=last_seq + 1, prev_hash=last_hash)
+
+
+def _append_postgresql(cursor, chain: int) -> AuditEntry:
+    """Take the next sequence number of ``chain`` and lock its head in one statement: the
+    UPDATE holds the row lock until the caller's transaction ends, and returns the previous
+    entry's hash (not yet moved)."""
+    cursor.execute(_PG_TAKE_SEQ, [chain])
+    row = cursor.fetchone()
+    if row is None:
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+        cursor.execute(_PG_TAKE_SEQ, [chain])
+        row = cursor.fetchone()
+    seq, last_hash = row
+    return AuditEntry(chain=chain, seq=seq, prev_hash=last_hash)
+
+
+def _fill(entry, user, actor, action, verb, object_type, object_id, object_repr, facility_id):
+    entry.at = timezone.now()
+    entry.actor = user
+    entry.actor_username = (user.get_username() if user else str(actor or ""))[:150]
+    entry.action = action
+    entry.verb = verb[:80]
+    entry.object_type = object_type[:80]
+    entry.object_id = str(object_id)[:64]
+    entry.object_repr = object_repr[:200]
+    entry.facility_id = facility_id
+
+
+def _insert_values(entry: AuditEntry) -> list:
+    ops = connection.ops
+    return [
+        ops.adapt_json_value(getattr(entry, f.attname), None)
+        if f.attname in ("before", "after") and getattr(entry, f.attname) is not None
+        else ops.adapt_datetimefield_value(entry.at)
+        if f.attname == "at"
+        else getattr(entry, f.attname)
+        for f in _INSERT_FIELDS
+    ]
 
 
 def record_read(
