@@ -6,6 +6,7 @@ from idmaj.core.api import TokenView
 
 api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("accounts/", include("idmaj.core.api_accounts")),
     path("facilities/", include("idmaj.facilities.api_urls")),
     path("inmates/", include("idmaj.inmates.api_urls")),
 ]

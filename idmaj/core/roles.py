@@ -83,3 +83,9 @@ ROLES: dict[str, dict] = {
 
 # The home dashboard and the navigation a role sees first.
 MEDICAL_ROLES = {"physician", "nurse"}
+
+
+def role_label(code: str):
+    """A role's label in the active language (the Role table keeps the source language)."""
+    spec = ROLES.get(code)
+    return spec["label"] if spec else code

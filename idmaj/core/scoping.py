@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -129,6 +129,18 @@ class Access:
                     return True
         return False
 
+    def perm_grant(self, code: str) -> tuple[bool, frozenset[int], frozenset[int]] | None:
+        """Where the user holds ``code``: (nationally, regional directorates, institutions
+        named one by one); ``None`` when nowhere."""
+        grants = [g for k, g in self._by_perm.items() if k in (code, ALL)]
+        if not grants:
+            return None
+        return (
+            any(g.national for g in grants),
+            frozenset().union(*(g.region_ids for g in grants)),
+            frozenset().union(*(g.facility_ids for g in grants)),
+        )
+
     def perm_facility_ids(self, code: str) -> frozenset[int] | None:
         """Institutions for which the user holds ``code`` (``None``: all)."""
         grants = [g for k, g in self._by_perm.items() if k in (code, ALL)]
@@ -138,6 +150,84 @@ class Access:
         for g in grants:
             ids |= self._resolve(g) or set()
         return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """Whose staff accounts a holder of ``accounts.manage`` may manage.
+
+    A national holder manages everyone. A holder for some regional directorates or
+    institutions manages the users who are not superusers and whose every role assignment
+    (current, past or future) lies within: a regional assignment for one of the holder's
+    directorates, an institution assignment for one of the holder's institutions (those of
+    the holder's directorates included). A user holding no role at all lies within every
+    scope. A role can be given only for a scope that lies within too.
+    """
+
+    national: bool
+    region_ids: frozenset[int] = frozenset()
+    facility_ids: frozenset[int] = frozenset()
+
+    def covers(self, level: str, region_id: int | None, facility_id: int | None) -> bool:
+        """Whether an assignment at this level and place lies within the scope."""
+        if self.national:
+            return True
+        if level == ScopeLevel.REGION:
+            return region_id in self.region_ids
+        if level == ScopeLevel.FACILITY:
+            return facility_id in self.facility_ids
+        return False
+
+    def outside(self) -> Q:
+        """Role assignments that do not lie within the scope."""
+        return (
+            Q(level=ScopeLevel.NATIONAL)
+            | (Q(level=ScopeLevel.REGION) & ~Q(region_id__in=self.region_ids))
+            | (Q(level=ScopeLevel.FACILITY) & ~Q(facility_id__in=self.facility_ids))
+        )
+
+    def users(self, qs: QuerySet) -> QuerySet:
+        """Restrict a queryset of users to those this scope manages."""
+        if self.national:
+            return qs
+        RoleAssignment = apps.get_model("core", "RoleAssignment")
+        foreign = RoleAssignment.objects.filter(user=OuterRef("pk")).filter(self.outside())
+        return qs.filter(is_superuser=False).exclude(Exists(foreign))
+
+    def manages(self, user) -> bool:
+        if self.national:
+            return True
+        if user.is_superuser:
+            return False
+        return not user.assignments.filter(self.outside()).exists()
+
+
+MANAGE_ACCOUNTS = "accounts.manage"
+
+
+def account_scope(user) -> AccountScope | None:
+    """Whose accounts ``user`` may manage; ``None`` when they hold no ``accounts.manage``.
+    ``user=None`` is the system itself (demo data, commands): it manages everyone."""
+    if user is None:
+        return AccountScope(national=True)
+    access = access_for(user)
+    if not hasattr(access, "_account_scope"):  # once per request, like the access itself
+        access._account_scope = _account_scope(access)
+    return access._account_scope
+
+
+def _account_scope(access: Access) -> AccountScope | None:
+    grant = access.perm_grant(MANAGE_ACCOUNTS)
+    if grant is None:
+        return None
+    national, region_ids, facility_ids = grant
+    if national:
+        return AccountScope(national=True)
+    ids = set(facility_ids)
+    if region_ids:
+        Facility = apps.get_model("facilities", "Facility")
+        ids.update(Facility.objects.filter(region_id__in=region_ids).values_list("id", flat=True))
+    return AccountScope(national=False, region_ids=region_ids, facility_ids=frozenset(ids))
 
 
 def access_for(user) -> Access:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_accounts
 
 app_name = "core"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("audit/", views.audit_list, name="audit"),
     path("admin-tools/lockouts/", views.lockouts, name="lockouts"),
+    *views_accounts.urlpatterns,
 ]

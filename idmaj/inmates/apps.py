@@ -12,6 +12,7 @@ class InmatesConfig(AppConfig):
         from idmaj.facilities import selectors as facility_selectors
 
         from .selectors import population_at
+        from .views import records  # noqa: F401  (registers the admission alerts widget)
 
         if hasattr(facility_selectors, "register_population_provider"):
             facility_selectors.register_population_provider(population_at)

@@ -92,3 +92,11 @@ def query_replace(context, **kwargs) -> str:
     for k, v in kwargs.items():
         query[k] = v
     return query.urlencode()
+
+
+@register.filter
+def role_label(code: str):
+    """A role's label in the active language, from its code."""
+    from idmaj.core.roles import role_label as label
+
+    return label(code)

@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection, transaction
 
 from idmaj.core import audit
 from idmaj.core.models import AuditChainHead, AuditEntry
-from idmaj.core.tests.factories import UserFactory
+from idmaj.core.tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -222,6 +222,7 @@ def test_user_create_records_actor_and_values():
     from idmaj.core import services
 
     admin = UserFactory(username="root")
+    grant(admin, "system_admin")
     user = services.user_create(
         actor=admin, username="amina", password="a-long-enough-password-9", full_name_ar="أمينة"
     )
@@ -238,6 +239,7 @@ def test_role_assign_records_institution():
 
     fac = FacilityFactory(code="OUJDA2")
     admin = UserFactory(username="root")
+    grant(admin, "system_admin")
     user = UserFactory(username="amina")
     a = services.role_assign(
         actor=admin, user=user, role_code="nurse", level=ScopeLevel.FACILITY, facility=fac

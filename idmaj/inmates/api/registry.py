@@ -97,7 +97,10 @@ class InmateListCreate(ListAPIView):
         except services.PossibleDuplicateError as err:
             return Response(duplicate_body(err), status=status.HTTP_409_CONFLICT)
         custody = selectors.get_custody_for_user_or_404(user=request.user, uuid=custody.uuid)
-        return Response(CustodyDetailSerializer(custody).data, status=status.HTTP_201_CREATED)
+        return Response(
+            CustodyDetailSerializer(custody, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=TAGS)

@@ -4,6 +4,7 @@ depends on who asks takes ``fetched_by`` (or ``user``) and is scoped by
 end), nowhere else."""
 
 from .housing import *  # noqa: F403
+from .imports import *  # noqa: F403
 from .legal import *  # noqa: F403
 from .movements import *  # noqa: F403
 from .population import *  # noqa: F403

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from ..constants import LegalStatus, PersonSex
 from ..models import CustodyPeriod, Offence, Person
+from ..selectors import may_see_admission_findings
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -79,7 +81,19 @@ class CustodyListSerializer(serializers.ModelSerializer):
 
 
 class CustodyDetailSerializer(CustodyListSerializer):
+    """One custody period. ``injuries_observed`` and ``ill_treatment_complaint`` (Mandela
+    rule 7) are given to users holding ``inmates.admit``, ``inmates.edit`` or
+    ``inmates.alerts`` at the institution, null for others (pass the request in the
+    context)."""
+
     offences = OffenceSerializer(many=True, read_only=True)
+    injuries_observed = serializers.SerializerMethodField(
+        help_text="visible injuries seen at admission; null when not yours to read"
+    )
+    ill_treatment_complaint = serializers.SerializerMethodField(
+        help_text="complaint of prior ill-treatment at admission; null when not yours to read"
+    )
+    photo_url = serializers.SerializerMethodField(help_text="the person's photo (scoped)")
 
     class Meta(CustodyListSerializer.Meta):
         fields = [
@@ -90,7 +104,29 @@ class CustodyDetailSerializer(CustodyListSerializer):
             "case_number",
             "escort",
             "offences",
+            "injuries_observed",
+            "ill_treatment_complaint",
+            "photo_url",
         ]
+
+    def _findings(self, obj) -> bool:
+        request = self.context.get("request")
+        if request is None:
+            return False
+        return may_see_admission_findings(request.user, obj)
+
+    def get_injuries_observed(self, obj) -> str | None:
+        return obj.injuries_observed if self._findings(obj) else None
+
+    def get_ill_treatment_complaint(self, obj) -> str | None:
+        return obj.ill_treatment_complaint if self._findings(obj) else None
+
+    def get_photo_url(self, obj) -> str | None:
+        if not obj.person.photo:
+            return None
+        url = reverse("api-inmate-photo", args=[obj.uuid])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -126,6 +162,9 @@ class CommittalInputSerializer(serializers.Serializer):
     offence_codes = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, default=list
     )
+    # Mandela rule 7: either one alerts the director.
+    injuries_observed = serializers.CharField(required=False, allow_blank=True, default="")
+    ill_treatment_complaint = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class AdmissionSerializer(serializers.Serializer):

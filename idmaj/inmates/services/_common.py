@@ -64,7 +64,7 @@ def lock_open_custody(custody: CustodyPeriod) -> CustodyPeriod:
     transferred, escaped or dead since the page was shown. Two officers acting on the same
     prisoner at once are serialised here."""
     locked = (
-        CustodyPeriod.objects.select_for_update()
+        CustodyPeriod.objects.select_for_update(of=("self",))
         .select_related("person", "facility", "detention")
         .get(pk=custody.pk)
     )

@@ -83,6 +83,8 @@ CUSTODY_AUDIT_FIELDS = (
     "legal_status",
     "escort",
     "status",
+    "injuries_observed",
+    "ill_treatment_complaint",
 )
 
 
@@ -119,6 +121,10 @@ class CommittalData:
     case_number: str = ""
     escort: str = ""
     offence_codes: list[str] = field(default_factory=list)
+    # Mandela rule 7: what the officer saw and what the person said at admission. Either one
+    # raises an ``AdmissionAlert`` for the director (``records.admission_alert_raise``).
+    injuries_observed: str = ""
+    ill_treatment_complaint: str = ""
 
 
 @dataclass
@@ -234,6 +240,8 @@ def inmate_admit(
     looks like one on file, ``ConflictError("already_in_custody")`` when the person is in
     custody somewhere, ``PermissionDenied`` without ``inmates.admit`` for ``facility``.
     """
+    from .records import admission_alert_raise  # records imports this module
+
     _require(actor, "inmates.admit", facility.id)
     if (person_data is None) == (existing_person is None):
         raise DomainError("invalid", _("Give either a new person or a person on file."))
@@ -310,6 +318,8 @@ def inmate_admit(
                 legal_status=committal.legal_status,
                 escort=committal.escort.strip(),
                 status=CustodyStatus.IN_CUSTODY,
+                injuries_observed=(committal.injuries_observed or "").strip(),
+                ill_treatment_complaint=(committal.ill_treatment_complaint or "").strip(),
             )
             _clean(custody)
             custody.save(force_insert=True)
@@ -343,6 +353,7 @@ def inmate_admit(
                     "offences": [o.code for o in offences],
                 },
             )
+            admission_alert_raise(actor=actor, custody=custody)
     except IntegrityError as exc:
         # Lost a race with another officer: the database constraints decide.
         if (

@@ -125,3 +125,111 @@ def committal_data(**overrides) -> CommittalData:
     }
     values.update(overrides)
     return CommittalData(**values)
+
+
+# -- registry import files (tests of the imports area) ----------------------------------------
+IMPORT_HEADER = [
+    "legacy_reference",
+    "facility",
+    "first_name_ar",
+    "family_name_ar",
+    "first_name_latin",
+    "family_name_latin",
+    "birth_date",
+    "sex",
+    "cin",
+    "committed_at",
+    "committing_authority",
+    "court",
+    "warrant_reference",
+    "case_number",
+    "legal_status",
+    "offence_codes",
+    "released_at",
+]
+
+
+def import_row(n: int = 1, **overrides) -> dict:
+    """One valid committal row of an import file (``n`` makes it distinct)."""
+    values = {
+        "legacy_reference": f"LEG-{n}",
+        "facility": "OUJDA2",
+        "first_name_ar": "كريم",
+        "family_name_ar": f"بناني{n}",
+        "first_name_latin": "Karim",
+        "family_name_latin": f"Bennani{n}",
+        "birth_date": "1990-05-17",
+        "sex": "M",
+        "cin": f"K{100000 + n}",
+        "committed_at": "2024-03-01 10:30",
+        "committing_authority": "Procureur du Roi, TPI Oujda",
+        "court": "TPI Oujda",
+        "warrant_reference": f"MD-{n}",
+        "case_number": f"2024/{n}",
+        "legal_status": "remand",
+        "offence_codes": "",
+        "released_at": "",
+    }
+    values.update(overrides)
+    return values
+
+
+def import_csv(
+    rows: list[dict],
+    *,
+    header: list[str] | None = None,
+    delimiter: str = ",",
+    bom: bool = False,
+    names: dict[str, str] | None = None,
+) -> bytes:
+    """A CSV import file (UTF-8); ``names`` renames columns in the header row."""
+    import csv
+    import io
+
+    header = header or IMPORT_HEADER
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([(names or {}).get(h, h) for h in header])
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header])
+    return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
+
+
+def import_xlsx(rows: list[dict], *, header: list[str] | None = None) -> bytes:
+    """An XLSX import file (values may be dates or datetimes: they become date cells)."""
+    import io
+
+    from openpyxl import Workbook
+
+    header = header or IMPORT_HEADER
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(h) if row.get(h) != "" else None for h in header])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# -- records (family, property) ---------------------------------------------------------------
+class FamilyMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inmates.FamilyMember"
+
+    person = factory.SubFactory(PersonFactory)
+    relationship = "spouse"
+    full_name = factory.Sequence(lambda n: f"Fatima Zahra {n}")
+    phone = "+212612345678"
+    language = "ar"
+
+
+class PropertyItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inmates.PropertyItem"
+
+    detention = factory.SubFactory(DetentionFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    description = factory.Sequence(lambda n: f"Item {n}")
+    quantity = 1
+    received_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))

@@ -241,3 +241,271 @@ def test_name_keys_have_trigram_indexes_on_postgresql(db):
         ("inmates_person_key_latin_trgm", "name_key_latin"),
     ):
         assert "gin" in defs[name] and column in defs[name] and "gin_trgm_ops" in defs[name]
+
+
+# -- search: every spelling of the issue, end to end, both directions -------------------------
+def _spelled(latin_first, latin_family, ar_first, ar_family):
+    return {
+        "first_name_latin": latin_first,
+        "family_name_latin": latin_family,
+        "first_name_ar": ar_first,
+        "family_name_ar": ar_family,
+    }
+
+
+def _pairs():
+    from .test_names import REQUIREMENT_GROUPS
+
+    for group in REQUIREMENT_GROUPS:
+        for stored in group:
+            for typed in group:
+                if stored != typed:
+                    yield stored, typed
+
+
+@pytest.mark.parametrize(("stored", "typed"), list(_pairs()))
+def test_search_finds_every_spelling_both_ways(reg, stored, typed):
+    """The person written one way on file is found typed the other way (every ordered pair
+    of a group of the issue's examples, so both directions), and a person with another name
+    is not."""
+    from idmaj.inmates.names import is_arabic
+
+    arabic = is_arabic(stored)
+    names = _spelled("Karim", stored, "كريم", "بناني") if not arabic else None
+    names = names or _spelled("Karim", "Bennani", "كريم", stored)
+    person = PersonFactory(**names)
+    found = CustodyPeriodFactory(person=person, facility=reg["a"])
+    other = PersonFactory(**_spelled("Karim", "Zerouali", "كريم", "الزروالي"))
+    CustodyPeriodFactory(person=other, facility=reg["a"])
+    assert inmate_search(fetched_by=reg["viewer_a"], q=typed) == [found]
+    assert inmate_search(fetched_by=reg["viewer_b"], q=typed) == []
+
+
+# -- search: ranking --------------------------------------------------------------------------
+def _person_in(facility, latin, arabic=("", ""), *, days_ago=10, released_days_ago=None, **kw):
+    first, family = latin
+    committed = timezone.now() - dt.timedelta(days=days_ago)
+    extra = {}
+    if released_days_ago is not None:
+        extra = {
+            "status": CustodyStatus.RELEASED,
+            "released_at": timezone.now() - dt.timedelta(days=released_days_ago),
+        }
+    person = PersonFactory(**_spelled(first, family, *arabic), **kw)
+    return CustodyPeriodFactory(person=person, facility=facility, committed_at=committed, **extra)
+
+
+def test_search_ranks_tiers_then_custody_then_latest(reg):
+    a = reg["a"]
+    # the whole key, written family name first (tokens in any order are the whole key)
+    exact_reversed = _person_in(a, ("Alaoui", "Mohamed"), days_ago=50)
+    exact_old = _person_in(a, ("Mohamed", "Alaoui"), days_ago=400, released_days_ago=300)
+    exact_new = _person_in(a, ("Mohamed", "Alaoui"), days_ago=5)
+    prefix = _person_in(a, ("Mohamed", "Alaoui Hassani"), days_ago=1)
+    words = _person_in(a, ("Mohamed Amine", "Alaoui"), days_ago=2)
+    inside = _person_in(a, ("Mohamed", "Benalaoui"), days_ago=3)
+    _person_in(a, ("Ahmed", "Alaoui"))  # one token only: not a result
+    result = inmate_search(fetched_by=reg["viewer_a"], q="Mohamed Alaoui")
+    assert result == [exact_new, exact_reversed, exact_old, prefix, words, inside]
+    assert inmate_search(fetched_by=reg["viewer_a"], q="mohammed el-alaoui", limit=3) == [
+        exact_new,
+        exact_reversed,
+        exact_old,
+    ]
+    assert inmate_search(fetched_by=reg["viewer_a"], q="Mohamed Alaoui", limit=0) == []
+
+
+def test_search_ranks_a_word_before_a_piece_of_a_word(reg):
+    a = reg["a"]
+    piece = _person_in(a, ("Halima", "Tazi"), days_ago=1)  # "ali" inside a word
+    word = _person_in(a, ("Mohamed", "Ali"), days_ago=30)  # "ali" starts a word
+    first = _person_in(a, ("Ali", "Tazi"), days_ago=60)  # the key starts with "ali"
+    assert inmate_search(fetched_by=reg["viewer_a"], q="Ali") == [first, word, piece]
+
+
+def test_short_tokens_start_a_word(reg):
+    """One or two letters (shorter than a trigram) match the start of a word only."""
+    a = reg["a"]
+    ab = _person_in(a, ("Abdelkader", "Tazi"))
+    _person_in(a, ("Karim", "Rabhi"))  # "ab" inside "rabhi"
+    assert inmate_search(fetched_by=reg["viewer_a"], q="ab") == [ab]
+    assert inmate_search(fetched_by=reg["viewer_a"], q="ab ta") == [ab]
+
+
+def test_search_mixing_scripts(reg):
+    a = reg["a"]
+    both = _person_in(a, ("Mohamed", "Alaoui"), ("محمد", "العلوي"))
+    _person_in(a, ("Mohamed", "Tazi"), ("محمد", "التازي"))
+    assert inmate_search(fetched_by=reg["viewer_a"], q="محمد Alaoui") == [both]
+
+
+# -- search: identifiers ----------------------------------------------------------------------
+def test_search_by_legacy_reference_and_arabic_digits(reg):
+    imported = _custody(reg["a"], committal_number="OUJDA2-2019-000042")
+    CustodyPeriod = apps.get_model("inmates", "CustodyPeriod")
+    CustodyPeriod.objects.filter(pk=imported.pk).update(legacy_reference="DGAPR-77/1234")
+    imported.person.cin = "JB456789"
+    imported.person.save(update_fields=["cin"])
+    _custody(reg["b"], first="Other")
+    user = reg["viewer_a"]
+    assert inmate_search(fetched_by=user, q="DGAPR-77/1234") == [imported]
+    assert inmate_search(fetched_by=user, q=" DGAPR-77/1234 ") == [imported]
+    assert inmate_search(fetched_by=user, q="DGAPR-77/123") == []
+    assert inmate_search(fetched_by=reg["viewer_b"], q="DGAPR-77/1234") == []
+    assert inmate_search(fetched_by=reg["viewer_nat"], q="DGAPR-77/1234") == [imported]
+    # numbers typed on an Arabic keyboard
+    assert inmate_search(fetched_by=user, q="OUJDA2-٢٠١٩-٤٢") == [imported]
+    assert inmate_search(fetched_by=user, q="jb ٤٥٦٧٨٩") == [imported]
+    assert list(custody_list(fetched_by=user, q="DGAPR-77/1234")) == [imported]
+    assert list(custody_list(fetched_by=user, q="jb456789")) == [imported]
+
+
+def test_identifier_lists_periods_in_custody_first(reg):
+    now = timezone.now()
+    old = _custody(
+        reg["a"],
+        committed_at=now - dt.timedelta(days=900),
+        status=CustodyStatus.RELEASED,
+        released_at=now - dt.timedelta(days=800),
+    )
+    old.person.cin = "AB12"
+    old.person.save(update_fields=["cin"])
+    current = CustodyPeriodFactory(
+        person=old.person, facility=reg["a"], committed_at=now - dt.timedelta(days=500)
+    )
+    assert inmate_search(fetched_by=reg["viewer_a"], q="AB12") == [current, old]
+
+
+# -- search: scope ----------------------------------------------------------------------------
+def test_search_is_scoped_like_the_lists(reg):
+    ca = _custody(reg["a"])
+    cb = _custody(reg["b"])
+    for user, expected in (
+        ("viewer_a", {ca}),
+        ("viewer_b", {cb}),
+        ("viewer_r1", {ca}),
+        ("viewer_nat", {ca, cb}),
+        ("facility_only_a", set()),
+    ):
+        assert set(inmate_search(fetched_by=reg[user], q="Mohamed Alaoui")) == expected, user
+
+
+# -- search: the paths for many persons give the same results ----------------------------------
+def _crowd(reg):
+    """Many namesakes in two institutions, in custody and released, committed on many
+    dates: enough persons to go past a small ``CANDIDATE_CAP``."""
+    now = timezone.now()
+    rows = []
+    names = [
+        ("Mohamed", "Alaoui"),
+        ("Mohammed", "El Alaoui"),
+        ("Alaoui", "Mohamed"),
+        ("Mohamed", "Alaoui Tazi"),
+        ("Mohamed Amine", "Alaoui"),
+        ("Ahmed", "Benalaoui"),
+        ("Mohamed", "Benalaoui"),
+        ("Karim", "Tazi"),
+    ]
+    for i in range(48):
+        first, family = names[i % len(names)]
+        facility = reg["a"] if i % 3 else reg["b"]
+        committed = now - dt.timedelta(days=3 * i + 1)
+        extra = {}
+        if i % 4 == 0:
+            extra = {"status": CustodyStatus.RELEASED, "released_at": committed + dt.timedelta(1)}
+        person = PersonFactory(**_spelled(first, family, "محمد", "العلوي" if i % 2 else "التازي"))
+        rows.append(
+            CustodyPeriodFactory(person=person, facility=facility, committed_at=committed, **extra)
+        )
+    return rows
+
+
+@pytest.mark.parametrize("cap", [1, 2, 5])
+@pytest.mark.parametrize("budget", [1, 3, 1000])
+def test_many_persons_paths_rank_alike(reg, monkeypatch, cap, budget):
+    """With a tiny ``CANDIDATE_CAP`` every query takes the paths meant for common names
+    (the walk in ranking order, the institution's window, then the persons' periods): the
+    results are those of the path for few persons, for every kind of user."""
+    from idmaj.inmates.selectors import registry
+
+    _crowd(reg)
+    queries = ["Mohamed Alaoui", "Alaoui", "moh ala", "محمد العلوي", "محمد", "Tazi", "Mohamed"]
+    users = ["viewer_a", "viewer_b", "viewer_r1", "viewer_nat"]
+    expected = {
+        (u, q, n): inmate_search(fetched_by=reg[u], q=q, limit=n)
+        for u in users
+        for q in queries
+        for n in (3, 20)
+    }
+    assert any(len(v) == 20 for v in expected.values())
+    monkeypatch.setattr(registry, "CANDIDATE_CAP", cap)
+    monkeypatch.setattr(registry, "WALK_BUDGET", budget)
+    for (u, q, n), rows in expected.items():
+        assert inmate_search(fetched_by=reg[u], q=q, limit=n) == rows, (u, q, n)
+
+
+def test_search_query_count_is_bounded(reg, django_assert_max_num_queries):
+    _crowd(reg)
+    user = reg["viewer_a"]
+    inmate_search(fetched_by=user, q="Mohamed")  # the user's access is computed once
+    for q in ("Mohamed Alaoui", "Alaoui", "moh ala", "OUJDA2-2026-000001", "AB123456"):
+        with django_assert_max_num_queries(8):
+            inmate_search(fetched_by=user, q=q)
+
+
+# -- PostgreSQL: trigram indexes, fuzzy matching -------------------------------------------------
+def _postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no trigram index and no fuzzy matching)")
+    return connection
+
+
+def test_name_queries_use_the_trigram_indexes(reg):
+    """The conditions the search sends are those the GIN trigram indexes answer (with
+    sequential scans off, as on a table of a million rows): no function around the key."""
+    from django.db.models import Q
+
+    from idmaj.inmates.models import Person
+    from idmaj.inmates.selectors.registry import _name_tiers
+
+    connection = _postgresql()
+    _crowd(reg)
+    for q, index in (
+        ("Alaoui", "inmates_person_key_latin_trgm"),
+        ("moh ala", "inmates_person_key_latin_trgm"),
+        ("محمد العلوي", "inmates_person_key_ar_trgm"),
+    ):
+        from idmaj.inmates.names import name_tokens
+
+        tiers = _name_tiers(name_tokens(q))
+        cond = Q()
+        for t in tiers[-2:]:
+            cond |= t.q()
+        sql, params = Person.objects.filter(cond).values_list("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(r[0] for r in cursor.fetchall())
+        assert index in plan, plan
+
+
+def test_fuzzy_finds_a_typo_on_postgresql(reg):
+    _postgresql()
+    benkirane = _person_in(reg["a"], ("Mohamed", "Benkirane"), ("محمد", "بنكيران"))
+    _person_in(reg["a"], ("Karim", "Tazi"), ("كريم", "التازي"))
+    _person_in(reg["b"], ("Mohamed", "Benkirane"), ("محمد", "بنكيران"))
+    user = reg["viewer_a"]
+    for typo in ("Mohamed Benkiren", "Benkirn", "Mohamed Bankirane", "محمد بنكيرن"):
+        assert inmate_search(fetched_by=user, q=typo) == [benkirane], typo
+    assert inmate_search(fetched_by=user, q="Zzyzx Qwerty") == []
+
+
+def test_no_fuzzy_matching_on_sqlite(reg):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite fallback")
+    _person_in(reg["a"], ("Mohamed", "Benkirane"))
+    assert inmate_search(fetched_by=reg["viewer_a"], q="Mohamed Benkiren") == []

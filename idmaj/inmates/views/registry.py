@@ -20,6 +20,7 @@ from idmaj.core.selectors import record_history
 from idmaj.facilities.models import Facility
 
 from .. import selectors, services
+from ..constants import CustodyStatus
 from ..forms.registry import AdmissionForm, SearchForm
 from ..sections import sections_for
 
@@ -104,6 +105,19 @@ def detail(request, uuid):
     history = record_history(
         fetched_by=request.user, object_type="inmates.custodyperiod", object_id=str(custody.uuid)
     )
+    # Identity corrections made through this institution (the person is national: entries
+    # written by other institutions stay on their chains).
+    history += [
+        h
+        for h in record_history(
+            fetched_by=request.user,
+            object_type="inmates.person",
+            object_id=str(custody.person.uuid),
+        )
+        if h["entry"].facility_id == custody.facility_id
+    ]
+    history.sort(key=lambda h: (h["entry"].at, h["entry"].pk))
+    access = access_for(request.user)
     return render(
         request,
         "inmates/detail.html",
@@ -113,5 +127,8 @@ def detail(request, uuid):
             "offences": list(custody.offences.all()),
             "history": history,
             "sections": sections_for(request, custody),
+            "show_findings": selectors.may_see_admission_findings(request.user, custody),
+            "can_edit": custody.status == CustodyStatus.IN_CUSTODY
+            and access.has_perm("inmates.edit", custody.facility_id),
         },
     )
