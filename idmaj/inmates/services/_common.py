@@ -6,14 +6,26 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from idmaj.core.constants import ScopeLevel
 from idmaj.core.errors import ConflictError, DomainError, PermissionDenied
+from idmaj.core.models import RoleAssignment, User
+from idmaj.core.roles import ALL, ROLES
 from idmaj.core.scoping import access_for
+from idmaj.facilities.models import Facility
 
 from ..constants import CustodyStatus
 from ..models import CustodyPeriod
+
+# The permission of those alerted when something grave happens to a prisoner (injuries or
+# ill-treatment seen at admission, escape, death): the institution's director.
+ALERT_PERMISSION = "inmates.alerts"
+# Roles granting every permission (system administrators) are not alerted: they would get a
+# message for every institution of the country.
+_STAR_ROLES = tuple(code for code, spec in ROLES.items() if ALL in spec["permissions"])
 
 # A moment entered by an officer may run this much ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -75,3 +87,23 @@ def lock_open_custody(custody: CustodyPeriod) -> CustodyPeriod:
             % {"status": locked.get_status_display()},
         )
     return locked
+
+
+def alert_recipients(facility: Facility) -> list[User]:
+    """Active users holding ``inmates.alerts`` for ``facility`` today, through a role held
+    for that institution, its regional directorate or nationally (roles granting "*" left
+    out, see ``_STAR_ROLES``)."""
+    today = timezone.localdate()
+    user_ids = (
+        RoleAssignment.objects.filter(role__permissions__code=ALERT_PERMISSION)
+        .exclude(role__code__in=_STAR_ROLES)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .filter(
+            Q(level=ScopeLevel.FACILITY, facility_id=facility.pk)
+            | Q(level=ScopeLevel.REGION, region_id=facility.region_id)
+            | Q(level=ScopeLevel.NATIONAL)
+        )
+        .values("user_id")
+    )
+    return list(User.objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))

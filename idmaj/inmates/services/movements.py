@@ -28,17 +28,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from idmaj.core import audit
-from idmaj.core.constants import Channel, ScopeLevel
+from idmaj.core.constants import Channel
 from idmaj.core.errors import ConflictError, DomainError
-from idmaj.core.models import AuditEntry, RoleAssignment, User
+from idmaj.core.models import AuditEntry
 from idmaj.core.notifications import notify
-from idmaj.core.roles import ALL, ROLES
 from idmaj.facilities.constants import HOUSING_STATUSES
 from idmaj.facilities.models import Facility, FacilityStatusPeriod
 
@@ -63,8 +62,8 @@ from ..models import (
     PropertyItem,
     ReleaseRecord,
 )
+from ._common import ALERT_PERMISSION, alert_recipients, lock_open_custody, not_in_future
 from ._common import clean_or_raise as _clean
-from ._common import not_in_future
 from ._common import require_perm as _require
 from .admission import CUSTODY_AUDIT_FIELDS, next_committal_number
 from .housing import cell_vacate
@@ -91,7 +90,7 @@ __all__ = [
 MOVE = "inmates.move"
 RELEASE = "inmates.release"
 INCIDENT = "inmates.incident"
-INCIDENT_ALERT_PERMISSION = "inmates.alerts"
+INCIDENT_ALERT_PERMISSION = ALERT_PERMISSION
 
 # Who ordered a transfer when the order does not say otherwise: the central administration.
 TRANSFER_AUTHORITY_DEFAULT = "DGAPR"
@@ -130,7 +129,6 @@ INCIDENT_AUDIT_FIELDS = (
     "autopsy_requested",
 )
 _END_FIELDS = ("status", "released_at")
-_STAR_ROLES = tuple(code for code, spec in ROLES.items() if ALL in spec["permissions"])
 
 
 # -- the release checklist (data) ------------------------------------------------------------
@@ -216,29 +214,6 @@ def release_checklist_missing(
 
 
 # -- shared rules ----------------------------------------------------------------------------
-def _lock_open_custody(custody: CustodyPeriod) -> CustodyPeriod:
-    """``_common.lock_open_custody`` locking the custody period's row only.
-
-    ``select_for_update()`` with ``select_related`` locks the joined rows too (person,
-    detention, and the institution's row ``FOR UPDATE``), and a locked institution row
-    blocks every insert that refers to it (foreign key checks take ``FOR KEY SHARE``): two
-    transfers crossing between two institutions would deadlock on PostgreSQL. ``of=("self",)``
-    locks the custody period alone. Same answer as the shared helper otherwise.
-    """
-    locked = (
-        CustodyPeriod.objects.select_for_update(of=("self",))
-        .select_related("person", "facility", "detention")
-        .get(pk=custody.pk)
-    )
-    if locked.status != CustodyStatus.IN_CUSTODY:
-        raise ConflictError(
-            "not_in_custody",
-            _("This person is no longer in custody here (%(status)s).")
-            % {"status": locked.get_status_display()},
-        )
-    return locked
-
-
 def _local_date(moment: datetime) -> date:
     return timezone.localtime(moment).date()
 
@@ -387,7 +362,7 @@ def inmate_transfer(
     if to_facility is None:
         raise DomainError("required", _("Choose the destination institution."), field="to_facility")
     with transaction.atomic():
-        old = _lock_open_custody(custody)
+        old = lock_open_custody(custody)
         if to_facility.pk == old.facility_id:
             raise DomainError(
                 "same_facility",
@@ -528,7 +503,7 @@ def temporary_absence_start(
         destination, field="destination", message=_("Give the destination (court, hospital).")
     )
     with transaction.atomic():
-        locked = _lock_open_custody(custody)
+        locked = lock_open_custody(custody)
         _refuse_already_out(locked)
         _refuse_before_last_event(locked, out_at, field="out_at")
         movement = Movement(
@@ -581,7 +556,7 @@ def temporary_absence_end(*, actor, movement: Movement, back_at: datetime) -> Mo
     _require(actor, MOVE, movement.facility_id)
     back_at = not_in_future(back_at, field="back_at")
     with transaction.atomic():
-        _lock_open_custody(movement.custody)
+        lock_open_custody(movement.custody)
         locked = Movement.objects.select_for_update().get(pk=movement.pk)
         if locked.kind == MovementKind.TRANSFER:
             raise DomainError("invalid", _("A transfer has no return."))
@@ -734,7 +709,7 @@ def inmate_release(
     ticked = _ticked(checklist)
     try:
         with transaction.atomic():
-            locked = _lock_open_custody(custody)
+            locked = lock_open_custody(custody)
             _refuse_if_out(locked)
             _refuse_before_last_event(locked, at, field="at")
             _check_release_reason(
@@ -811,24 +786,7 @@ def inmate_release(
 
 
 # -- escape and death in custody -------------------------------------------------------------
-def incident_recipients(facility: Facility) -> list[User]:
-    """Active users holding ``inmates.alerts`` for ``facility`` today (the director), through
-    a role held for that institution, its regional directorate or nationally; the roles
-    granting "*" (system administrators) are left out."""
-    today = timezone.localdate()
-    user_ids = (
-        RoleAssignment.objects.filter(role__permissions__code=INCIDENT_ALERT_PERMISSION)
-        .exclude(role__code__in=_STAR_ROLES)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-        .filter(
-            Q(level=ScopeLevel.FACILITY, facility_id=facility.pk)
-            | Q(level=ScopeLevel.REGION, region_id=facility.region_id)
-            | Q(level=ScopeLevel.NATIONAL)
-        )
-        .values("user_id")
-    )
-    return list(User.objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))
+incident_recipients = alert_recipients
 
 
 def _notify_directors(custody: CustodyPeriod, incident: CustodyIncident) -> None:
@@ -910,7 +868,7 @@ def _record_incident(
     with transaction.atomic():
         # Allowed during a temporary absence (an escape from the court, a death at the
         # hospital): the absence stays without a return.
-        locked = _lock_open_custody(custody)
+        locked = lock_open_custody(custody)
         _refuse_before_last_event(locked, occurred_at, field="occurred_at")
         before = _end_custody(
             locked,

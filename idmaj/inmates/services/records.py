@@ -27,18 +27,15 @@ from datetime import date, datetime
 import phonenumbers
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from idmaj.core import audit
-from idmaj.core.constants import Channel, ScopeLevel
+from idmaj.core.constants import Channel
 from idmaj.core.errors import ConflictError, DomainError
-from idmaj.core.models import AuditEntry, RoleAssignment, User
+from idmaj.core.models import AuditEntry
 from idmaj.core.notifications import notify
-from idmaj.core.roles import ALL, ROLES
-from idmaj.facilities.models import Facility
 
 from ..constants import PersonSex, PropertyStatus, Relationship
 from ..models import (
@@ -50,8 +47,8 @@ from ..models import (
     PropertyItem,
     normalise_cin,
 )
+from ._common import ALERT_PERMISSION, alert_recipients, lock_open_custody, not_in_future
 from ._common import clean_or_raise as _clean
-from ._common import lock_open_custody, not_in_future
 from ._common import require_perm as _require
 from .admission import PERSON_FIELDS, _offences, fill_name_keys
 
@@ -78,7 +75,6 @@ __all__ = [
     "normalise_phone",
 ]
 
-ALERT_PERMISSION = "inmates.alerts"
 # Who keeps the record of a prisoner at admission and corrects it.
 RECORD_PERMISSIONS = ("inmates.admit", "inmates.edit")
 # Property is also handed back by the officers who release.
@@ -129,10 +125,6 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_MAX_SIDE = 6000  # pixels; refuses decompression bombs before decoding
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
-# Roles that hold every permission ("*", the system administrators) are not addressees of
-# the director's alert: they may read and acknowledge alerts, but are not e-mailed for each.
-_STAR_ROLES = tuple(code for code, spec in ROLES.items() if ALL in spec["permissions"])
-
 
 def _require_any(actor, codes: tuple[str, ...], facility_id: int) -> None:
     """``PermissionDenied`` unless ``actor`` holds one of ``codes`` for the institution."""
@@ -157,24 +149,7 @@ def _age_on(birth: date, on: date) -> int:
 
 
 # -- the director's alert (Mandela rule 7) ----------------------------------------------------
-def admission_alert_recipients(facility: Facility) -> list[User]:
-    """Active users holding ``inmates.alerts`` for ``facility`` today, through a role held
-    for that institution, its regional directorate or nationally (roles granting "*" left
-    out, see ``_STAR_ROLES``)."""
-    today = timezone.localdate()
-    user_ids = (
-        RoleAssignment.objects.filter(role__permissions__code=ALERT_PERMISSION)
-        .exclude(role__code__in=_STAR_ROLES)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-        .filter(
-            Q(level=ScopeLevel.FACILITY, facility_id=facility.pk)
-            | Q(level=ScopeLevel.REGION, region_id=facility.region_id)
-            | Q(level=ScopeLevel.NATIONAL)
-        )
-        .values("user_id")
-    )
-    return list(User.objects.filter(pk__in=user_ids, is_active=True).order_by("pk"))
+admission_alert_recipients = alert_recipients
 
 
 def admission_alert_raise(*, actor, custody: CustodyPeriod) -> AdmissionAlert | None:
