@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "idmaj.core",
     "idmaj.facilities",
     "idmaj.inmates",
+    "idmaj.visits",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "idmaj.visits.portal_auth.PortalMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "idmaj.core.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -248,6 +250,38 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 TASK_MAX_ATTEMPTS = int(_env("IDMAJ_TASK_MAX_ATTEMPTS", "5"))
+
+# --- Cache (rate limits of the family portal) ---------------------------------------------
+# Shared by every worker when Redis is there; the embedded default keeps counts per process.
+CACHE_URL = _env("IDMAJ_CACHE_URL") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Visits and the family portal ---------------------------------------------------------
+VISITS_DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+VISITS_DOCUMENT_TYPES = ["application/pdf", "image/jpeg", "image/png"]
+# Visitors' personal data and documents are purged after this many months without activity.
+VISITS_RETENTION_MONTHS = int(_env("IDMAJ_VISITS_RETENTION_MONTHS", "24"))
+PORTAL_CODE_MINUTES = 10  # an SMS code is valid this long
+PORTAL_CODE_ATTEMPTS = 5  # wrong guesses before a code is spent
+PORTAL_TOKEN_DAYS = 30  # API tokens of the family portal
+# Rate limits: (requests, seconds) per key; "IDMAJ_PORTAL_RATE_LIMITS=off" disables them
+# (load tests from one address only).
+PORTAL_RATE_LIMITS_ON = _env("IDMAJ_PORTAL_RATE_LIMITS", "on") != "off"
+PORTAL_RATE_LIMITS = {
+    "register:ip": (10, 3600),
+    "register:phone": (3, 3600),
+    "signin:ip": (30, 900),
+    "signin:phone": (10, 900),
+    "code:phone": (5, 3600),
+    "code:ip": (20, 3600),
+    "book:account": (20, 3600),
+    "book:ip": (200, 3600),
+}
 
 # --- Notifications ------------------------------------------------------------------------
 # "file": JSON lines under IDMAJ_DATA_DIR/outbox/ (demo, tests); "http": an SMS gateway;

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+
+from django.apps import apps
 from django.db import transaction
 
 from .constants import ScopeLevel
@@ -43,6 +46,16 @@ def demo_accounts_text(password: str) -> str:
         lines.append(
             f"  {code}: " + ", ".join(f"{prefix}.{code.lower()}" for prefix, _ in FACILITY_ROLES)
         )
+    # Accounts of other kinds that domains seed (e.g. the family portal's).
+    for config in apps.get_app_configs():
+        if not config.name.startswith("idmaj."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "demo_accounts_lines"):
+            lines += module.demo_accounts_lines(password)
     return "\n".join(lines)
 
 

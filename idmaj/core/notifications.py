@@ -188,3 +188,17 @@ def send_now(notification_id: int) -> str:
         n.last_error = ""
         n.save(update_fields=["attempts", "status", "sent_at", "last_error"])
         return n.status
+
+
+def notifications_purge(*, before, dry_run: bool = False) -> int:
+    """Erase the recipient and the text of messages created before ``before`` and no longer
+    waiting to be sent (sent or failed): what was sent to whom is personal data, kept no longer
+    than the retention period of the domain that asks. Returns how many were (or would be)
+    erased; the rows stay (channel, template, dates, status) for the statistics."""
+    done = Notification.objects.filter(
+        created_at__lt=before,
+        status__in=[NotificationStatus.SENT, NotificationStatus.FAILED],
+    ).exclude(recipient="")
+    if dry_run:
+        return done.count()
+    return done.update(recipient="", subject="", body="", last_error="")

@@ -28,11 +28,19 @@ ROLES: dict[str, dict] = {
             "reports.national",
             "inmates.view",
             "inmates.pardon",
+            "visits.view",
+            "visits.reports",
         ],
     },
     "regional_director": {
         "label": _("Regional director"),
-        "permissions": ["facilities.view", "reports.national", "inmates.view"],
+        "permissions": [
+            "facilities.view",
+            "reports.national",
+            "inmates.view",
+            "visits.view",
+            "visits.reports",
+        ],
     },
     "institution_director": {
         "label": _("Institution director"),
@@ -49,6 +57,11 @@ ROLES: dict[str, dict] = {
             "inmates.incident",
             "inmates.alerts",
             "inmates.import",
+            "visits.view",
+            "visits.manage",
+            "visits.configure",
+            "visits.override",
+            "visits.reports",
         ],
     },
     "registry_officer": {
@@ -69,14 +82,30 @@ ROLES: dict[str, dict] = {
     "nurse": {"label": _("Nurse"), "permissions": STAFF_READ},
     "catering_officer": {"label": _("Catering officer"), "permissions": STAFF_READ},
     "rehabilitation_officer": {"label": _("Rehabilitation officer"), "permissions": STAFF_READ},
-    "visits_officer": {"label": _("Visits officer"), "permissions": STAFF_READ},
+    "visits_officer": {
+        "label": _("Visits officer"),
+        "permissions": [
+            *STAFF_READ,
+            "visits.view",
+            "visits.manage",
+            "visits.configure",
+            "visits.reports",
+        ],
+    },
     "security_officer": {
         "label": _("Security officer"),
         "permissions": [*STAFF_READ, "inmates.house", "inmates.move", "inmates.incident"],
     },
     "auditor": {
         "label": _("Auditor"),
-        "permissions": ["facilities.view", "inmates.view", "audit.view", "reports.national"],
+        "permissions": [
+            "facilities.view",
+            "inmates.view",
+            "audit.view",
+            "reports.national",
+            "visits.view",
+            "visits.reports",
+        ],
         "read_only": True,
     },
 }

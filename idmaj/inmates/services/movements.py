@@ -62,6 +62,7 @@ from ..models import (
     PropertyItem,
     ReleaseRecord,
 )
+from ..signals import custody_left
 from ._common import ALERT_PERMISSION, alert_recipients, lock_open_custody, not_in_future
 from ._common import clean_or_raise as _clean
 from ._common import require_perm as _require
@@ -423,6 +424,8 @@ def inmate_transfer(
         _clean(movement)
         movement.save(force_insert=True)
 
+        # Other domains follow (before the audit chain heads are locked: see ``signals``).
+        custody_left.send(sender=CustodyPeriod, custody=old, successor=new, actor=actor)
         # Audit: each institution's chain, the lower institution id first (lock order).
         entries = {
             old.facility_id: [
@@ -752,6 +755,7 @@ def inmate_release(
             )
             _clean(record, validate_constraints=False)
             record.save(force_insert=True)
+            custody_left.send(sender=CustodyPeriod, custody=locked, successor=None, actor=actor)
             audit.record(
                 actor=actor,
                 action=AuditEntry.Action.UPDATE,
@@ -894,6 +898,7 @@ def _record_incident(
         )
         _clean(incident, validate_constraints=False)
         incident.save(force_insert=True)
+        custody_left.send(sender=CustodyPeriod, custody=locked, successor=None, actor=actor)
         audit.record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,
