@@ -1,7 +1,8 @@
 """One notification service for SMS and e-mail, used by every domain.
 
-``notify(...)`` renders the message in the recipient's language, stores it and, once the
-caller's transaction commits, enqueues ``tasks.send_notification``. The job is idempotent
+``notify(...)`` renders the message in the recipient's language, stores it and enqueues
+``tasks.send_notification``: with the database queue in the caller's transaction (the job
+commits with the message), with another queue once the caller's transaction commits. The job is idempotent
 (a sent notification is never sent again) and retried with back-off on failure.
 
 Backends (settings ``NOTIFY_SMS_BACKEND`` / ``NOTIFY_EMAIL_BACKEND``):
@@ -68,8 +69,21 @@ def notify(
         facility_id=facility_id,
         idempotency_key=idempotency_key,
     )
-    transaction.on_commit(lambda: enqueue_send(notification.pk))
+    if _queue_is_the_database():
+        # The job's row commits (or rolls back) with the message and the caller's change: no
+        # second transaction, no second disk flush; the worker sees it once committed.
+        enqueue_send(notification.pk)
+    else:
+        transaction.on_commit(lambda: enqueue_send(notification.pk))
     return notification
+
+
+def _queue_is_the_database() -> bool:
+    from django_tasks_db import DatabaseBackend
+
+    from .tasks import send_notification
+
+    return isinstance(send_notification.get_backend(), DatabaseBackend)
 
 
 def enqueue_send(notification_id: int, run_after=None) -> None:

@@ -232,7 +232,8 @@ def test_database_queue_and_worker(settings):
     }
     with transaction.atomic():
         n = _notify()
-        assert not DBTaskResult.objects.exists()  # queued only once committed
+        # written with the message, in the same transaction (test_notifications_queue.py)
+        assert DBTaskResult.objects.count() == 1
     assert DBTaskResult.objects.count() == 1
     assert _outbox(settings) == []
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")

@@ -139,20 +139,16 @@ def _policy(custody: CustodyPeriod) -> VisitPolicy:
 
 def _sessions_between(*, custody: CustodyPeriod, first: date, last: date) -> list[VisitSession]:
     """Sessions of the prisoner's institution between two days that fit the prisoner's
-    regime and wing and have a free place (SESSIONS' selector when it is there)."""
-    try:
-        from .sessions import bookable_sessions
-    except ImportError:  # pragma: no cover - while SESSIONS is being written
-        bookable_sessions = None
-    if bookable_sessions is not None:
-        rows = bookable_sessions(
-            detention=custody.detention, custody=custody, on_or_after=first, until=last
-        )
-        return list(rows)
-    return _fallback_sessions(custody=custody, first=first, last=last)
+    regime and wing and have a free place (``selectors.sessions.bookable_sessions``)."""
+    from .sessions import bookable_sessions
+
+    rows = bookable_sessions(
+        detention=custody.detention, custody=custody, on_or_after=first, until=last
+    )
+    return list(rows)
 
 
-def _fallback_sessions(
+def _sessions_fitting(
     *, custody: CustodyPeriod, first: date, last: date, include_full: bool = False
 ) -> list[VisitSession]:
     from django.db.models import F, Q
@@ -263,7 +259,7 @@ def staff_bookable_sessions(*, custody: CustodyPeriod, include_full: bool = Fals
     holder of ``visits.override``."""
     policy = _policy(custody)
     today = timezone.localdate()
-    rows = _fallback_sessions(
+    rows = _sessions_fitting(
         custody=custody,
         first=today,
         last=today + timedelta(days=policy.book_from_days),
