@@ -269,6 +269,9 @@ VISITS_RETENTION_MONTHS = int(_env("IDMAJ_VISITS_RETENTION_MONTHS", "24"))
 PORTAL_CODE_MINUTES = 10  # an SMS code is valid this long
 PORTAL_CODE_ATTEMPTS = 5  # wrong guesses before a code is spent
 PORTAL_TOKEN_DAYS = 30  # API tokens of the family portal
+# The list of bookable sessions the portal's API shows is shared this long by the families of
+# an institution (0: read every time); the booking itself always checks the places.
+VISITS_SESSIONS_CACHE_SECONDS = int(_env("IDMAJ_VISITS_SESSIONS_CACHE_SECONDS", "2"))
 # Rate limits: (requests, seconds) per key; "IDMAJ_PORTAL_RATE_LIMITS=off" disables them
 # (load tests from one address only).
 PORTAL_RATE_LIMITS_ON = _env("IDMAJ_PORTAL_RATE_LIMITS", "on") != "off"

@@ -24,6 +24,7 @@ from ..models import Hearing, PardonDecree, Sentence
 from ..serializers.legal import (
     ConditionalReleaseInputSerializer,
     ConditionalReleaseSerializer,
+    HearingCorrectionInputSerializer,
     HearingDecisionInputSerializer,
     HearingInputSerializer,
     HearingSerializer,
@@ -37,6 +38,7 @@ from ..serializers.legal import (
     ReleaseDateSerializer,
     ReleaseDueSerializer,
     ReleasesDueQuerySerializer,
+    SentenceCorrectionInputSerializer,
     SentenceInputSerializer,
     SentenceQuashInputSerializer,
     SentenceSerializer,
@@ -94,14 +96,14 @@ class HearingDecision(APIView):
 
 
 # -- sentences -------------------------------------------------------------------------------
-def _sentence_arguments(custody, data: dict) -> dict:
+def _sentence_arguments(detention_id: int, data: dict) -> dict:
     """Lookups only: the sentence it follows and the hearing, within the same detention."""
     kwargs = dict(data)
     for name, model in (("consecutive_to", Sentence), ("hearing", Hearing)):
         key = kwargs.get(name)
         if key is None:
             continue
-        obj = model.objects.filter(uuid=key, detention_id=custody.detention_id).first()
+        obj = model.objects.filter(uuid=key, detention_id=detention_id).first()
         if obj is None:
             raise DomainError(
                 "invalid", _("No such record in this prisoner's legal file."), field=name
@@ -127,7 +129,9 @@ class CustodySentences(ListAPIView):
         ser = SentenceInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         sentence = services.sentence_record(
-            actor=request.user, custody=custody, **_sentence_arguments(custody, ser.validated_data)
+            actor=request.user,
+            custody=custody,
+            **_sentence_arguments(custody.detention_id, ser.validated_data),
         )
         row = next(
             r
@@ -151,6 +155,52 @@ class SentenceQuash(APIView):
         )
         info = services.detention_release_explain(sentence.detention)
         return Response(_release_body(info, as_of=None))
+
+
+# -- corrections -----------------------------------------------------------------------------
+@extend_schema(tags=TAGS)
+class HearingCorrection(APIView):
+    """Correct a hearing recorded by mistake: the fields to change and the ``reason``
+    (required); by the institution holding the prisoner now. Answers the hearing."""
+
+    @extend_schema(request=HearingCorrectionInputSerializer, responses={200: HearingSerializer})
+    def patch(self, request, uuid):
+        hearing = selectors.get_hearing_for_user_or_404(user=request.user, uuid=uuid)
+        ser = HearingCorrectionInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        hearing = services.hearing_correct(
+            actor=request.user, hearing=hearing, **ser.validated_data
+        )
+        hearing = Hearing.objects.select_related("facility").get(pk=hearing.pk)
+        return Response(HearingSerializer(hearing).data)
+
+
+@extend_schema(tags=TAGS)
+class SentenceCorrection(APIView):
+    """Correct a sentence in force recorded by mistake: the fields to change and the
+    ``reason`` (required); the expected release is recomputed. Answers the sentence with
+    the day it now ends."""
+
+    @extend_schema(request=SentenceCorrectionInputSerializer, responses={200: SentenceSerializer})
+    def patch(self, request, uuid):
+        sentence = selectors.get_sentence_for_user_or_404(user=request.user, uuid=uuid)
+        ser = SentenceCorrectionInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        services.sentence_correct(
+            actor=request.user,
+            sentence=sentence,
+            **_sentence_arguments(sentence.detention_id, ser.validated_data),
+        )
+        custody = selectors.current_custody_for_user(
+            user=request.user, detention_id=sentence.detention_id
+        )
+        assert custody is not None  # the correction was allowed through it
+        row = next(
+            r
+            for r in selectors.legal_file(custody=custody).sentences
+            if r.sentence.pk == sentence.pk
+        )
+        return Response(SentenceSerializer(row).data)
 
 
 # -- expected release ------------------------------------------------------------------------
@@ -321,6 +371,8 @@ urlpatterns = [
         name="api-hearing-decision",
     ),
     path("<uuid:uuid>/sentences/", CustodySentences.as_view(), name="api-inmate-sentences"),
+    path("hearings/<uuid:uuid>/", HearingCorrection.as_view(), name="api-hearing-correct"),
+    path("sentences/<uuid:uuid>/", SentenceCorrection.as_view(), name="api-sentence-correct"),
     path("sentences/<uuid:uuid>/quash/", SentenceQuash.as_view(), name="api-sentence-quash"),
     path("<uuid:uuid>/release-date/", CustodyReleaseDate.as_view(), name="api-inmate-release-date"),
     path(

@@ -4,6 +4,7 @@ input validation only, the rules are the services'."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from idmaj.facilities.models import Facility
@@ -211,3 +212,76 @@ class ReleasesDueForm(forms.Form):
     def __init__(self, *args, facilities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facility"].queryset = facilities
+
+
+# -- corrections -----------------------------------------------------------------------------
+CORRECTION_REASON_HELP = _(
+    "What was wrong and where the right value comes from (judgment, court record). Kept in "
+    "the history of changes."
+)
+
+
+def _reason_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=300,
+        help_text=CORRECTION_REASON_HELP,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class HearingCorrectionForm(HearingForm):
+    """The hearing as recorded, to correct; the decision and its date for a decided
+    hearing only (a pending one is decided on its own page)."""
+
+    outcome = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[(v, label) for v, label in HearingOutcome.choices if v != HearingOutcome.PENDING],
+    )
+    decided_on = forms.DateField(
+        label=_("Decided on"), widget=forms.DateInput(attrs=DATE, format="%Y-%m-%d")
+    )
+    reason = _reason_field()
+
+    def __init__(self, *args, decided: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not decided:
+            del self.fields["outcome"]
+            del self.fields["decided_on"]
+
+
+class SentenceCorrectionForm(SentenceForm):
+    reason = _reason_field()
+
+    def clean(self):
+        data = super().clean()
+        data["life"] = bool(data.get("life"))
+        return data
+
+
+def hearing_initial(hearing: Hearing) -> dict:
+    return {
+        "kind": hearing.kind,
+        "court": hearing.court,
+        "case_number": hearing.case_number,
+        "scheduled_at": timezone.localtime(hearing.scheduled_at),
+        "outcome": hearing.outcome,
+        "decided_on": hearing.decided_on,
+        "notes": hearing.notes,
+    }
+
+
+def sentence_initial(sentence: Sentence) -> dict:
+    return {
+        "court": sentence.court,
+        "case_number": sentence.case_number,
+        "pronounced_on": sentence.pronounced_on,
+        "life": sentence.life,
+        "years": sentence.years,
+        "months": sentence.months,
+        "days": sentence.days,
+        "consecutive_to": sentence.consecutive_to.uuid if sentence.consecutive_to else None,
+        "start_date": sentence.start_date,
+        "credited_days": sentence.credited_days,
+        "hearing": sentence.hearing.uuid if sentence.hearing else None,
+    }

@@ -110,42 +110,47 @@ class LegalFile:
         return [r.sentence for r in self.sentences if r.number is not None]
 
 
+# What the audit trail holds of a change made after a transfer: per record type, the verbs
+# whose ``before`` restores the record as it was (a decision, a quash, a correction).
 _RESTORED = {
-    "inmates.hearing": ("decide", ("outcome", "decided_on", "legal_status_after", "notes")),
-    "inmates.sentence": ("quash", ("status",)),
+    "inmates.hearing": ("decide", "correct"),
+    "inmates.sentence": ("quash", "correct"),
+}
+_RESTORABLE = {
+    "inmates.hearing": {f.name: f for f in Hearing._meta.concrete_fields},
+    "inmates.sentence": {f.name: f for f in Sentence._meta.concrete_fields},
 }
 
 
 def _restore_as_of(hearings: list[Hearing], sentences: list[Sentence], end: datetime) -> None:
-    """Put back the fields that a decision or a quash made after ``end`` changed, from the
-    audit entry's ``before`` (in memory only: the objects are for display). One query."""
+    """Put back the fields that a decision, a quash or a correction made after ``end``
+    changed, from the audit entries' ``before`` (in memory only: the objects are for
+    display). For each field, the earliest later change holds its value at ``end``. One
+    query."""
     objects = {("inmates.hearing", str(o.uuid)): o for o in hearings}
     objects.update({("inmates.sentence", str(o.uuid)): o for o in sentences})
     if not objects:
         return
     cond = Q()
-    for object_type, (verb, _names) in _RESTORED.items():
+    for object_type, verbs in _RESTORED.items():
         ids = [i for t, i in objects if t == object_type]
         if ids:
-            cond |= Q(object_type=object_type, verb=verb, object_id__in=ids)
+            cond |= Q(object_type=object_type, verb__in=verbs, object_id__in=ids)
     entries = (
         AuditEntry.objects.filter(cond, at__gt=end)
         .order_by("at", "id")
         .values_list("object_type", "object_id", "before")
     )
-    restored: set[tuple[str, str]] = set()
+    restored: set[tuple[str, str, str]] = set()
     for object_type, object_id, before in entries:
-        key = (object_type, object_id)
-        if key in restored or not before:
-            continue  # the earliest later change holds the state at the end
-        restored.add(key)
-        obj = objects[key]
-        for name in _RESTORED[object_type][1]:
-            if name in before:
-                value = before[name]
-                if name == "decided_on" and value:
-                    value = date.fromisoformat(value)
-                setattr(obj, name, value)
+        obj = objects[(object_type, object_id)]
+        fields = _RESTORABLE[object_type]
+        for name, value in (before or {}).items():
+            model_field = fields.get(name)
+            if model_field is None or (object_type, object_id, name) in restored:
+                continue
+            restored.add((object_type, object_id, name))
+            setattr(obj, model_field.attname, model_field.to_python(value))
 
 
 def legal_file(*, custody: CustodyPeriod, now: datetime | None = None) -> LegalFile:
@@ -172,11 +177,8 @@ def legal_file(*, custody: CustodyPeriod, now: datetime | None = None) -> LegalF
     grants_l = list(grants.order_by("applied_at", "pk"))
     decisions_l = list(decisions.order_by("decided_on", "pk"))
     if as_of is not None:
-        _restore_as_of(
-            [h for h in hearings_l if h.outcome != HearingOutcome.PENDING],
-            [s for s in sentences_l if s.status != SentenceStatus.IN_FORCE],
-            as_of,
-        )
+        _restore_as_of(hearings_l, sentences_l, as_of)
+        hearings_l.sort(key=lambda h: (h.scheduled_at, h.pk))
     in_force = [s for s in sentences_l if s.status == SentenceStatus.IN_FORCE]
     info = release_info(sentences=in_force, grants=grants_l, conditional_releases=decisions_l)
     numbers = {s.pk: i + 1 for i, s in enumerate(in_force)}

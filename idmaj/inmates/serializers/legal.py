@@ -134,6 +134,48 @@ class SentenceQuashInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+_REASON_HELP = "required: what was wrong and where the right value comes from (kept in the audit)"
+
+
+class HearingCorrectionInputSerializer(serializers.Serializer):
+    """A correction of a hearing: the fields to change (any of them) and the reason."""
+
+    kind = _choice(HearingKind.choices, required=False)
+    court = serializers.CharField(max_length=200, required=False)
+    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    scheduled_at = serializers.DateTimeField(required=False)
+    outcome = _choice(
+        [c for c in HearingOutcome.choices if c[0] != HearingOutcome.PENDING],
+        required=False,
+        help_text="decided hearings only: "
+        + _values([c for c in HearingOutcome.choices if c[0] != HearingOutcome.PENDING]),
+    )
+    decided_on = serializers.DateField(required=False, help_text="decided hearings only")
+    notes = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=300, help_text=_REASON_HELP)
+
+
+class SentenceCorrectionInputSerializer(serializers.Serializer):
+    """A correction of a sentence in force: the fields to change (any of them) and the
+    reason. ``consecutive_to`` and ``start_date`` exclude each other: set the one to null
+    when setting the other."""
+
+    court = serializers.CharField(max_length=200, required=False)
+    case_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    pronounced_on = serializers.DateField(required=False)
+    years = serializers.IntegerField(min_value=0, required=False)
+    months = serializers.IntegerField(min_value=0, required=False)
+    days = serializers.IntegerField(min_value=0, required=False)
+    life = serializers.BooleanField(required=False)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    consecutive_to = serializers.UUIDField(
+        required=False, allow_null=True, help_text="UUID of a sentence in force; null: none"
+    )
+    credited_days = serializers.IntegerField(min_value=0, required=False)
+    hearing = serializers.UUIDField(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=300, help_text=_REASON_HELP)
+
+
 class StepSerializer(serializers.Serializer):
     on = serializers.DateField()
     text = serializers.CharField()

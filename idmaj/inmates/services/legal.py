@@ -84,6 +84,10 @@ __all__ = [
     "hearing_decide",
     "sentence_record",
     "sentence_quash",
+    "hearing_correct",
+    "sentence_correct",
+    "HEARING_CORRECTABLE",
+    "SENTENCE_CORRECTABLE",
     "ReleaseInfo",
     "release_info",
     "detention_release_explain",
@@ -481,6 +485,170 @@ def _commuted_ids(detention_id: int) -> set[int]:
     )
 
 
+def _sentence_values(
+    *,
+    pronounced_on: date,
+    years,
+    months,
+    days,
+    life,
+    start_date: date | None,
+    consecutive_to: Sentence | None,
+    credited_days,
+) -> dict:
+    """The checks of a sentence's own values (no query): lengths, dates not in the future,
+    a start date or a previous sentence, not both. Returns the numbers cleaned."""
+    years = _int(years or 0, field="years", maximum=MAX_YEARS)
+    months = _int(months or 0, field="months", maximum=MAX_MONTHS)
+    days = _int(days or 0, field="days", maximum=MAX_DAYS)
+    credited_days = _int(credited_days or 0, field="credited_days", maximum=MAX_DAYS)
+    life = bool(life)
+    if life and (years or months or days):
+        raise DomainError(
+            "invalid", _("A life sentence has no length: leave years, months and days at 0.")
+        )
+    if not life and not (years or months or days):
+        raise DomainError(
+            "invalid", _("Give the length of the sentence (years, months or days)."), field="years"
+        )
+    _not_future_date(pronounced_on, field="pronounced_on")
+    if consecutive_to is None:
+        if start_date is None:
+            raise DomainError(
+                "invalid",
+                _("A sentence that is not consecutive to another needs its start date."),
+                field="start_date",
+            )
+        _not_future_date(start_date, field="start_date")
+    elif start_date is not None:
+        raise DomainError(
+            "invalid",
+            _("A consecutive sentence starts when the previous one ends: leave the start empty."),
+            field="start_date",
+        )
+    return {
+        "years": years,
+        "months": months,
+        "days": days,
+        "life": life,
+        "credited_days": credited_days,
+    }
+
+
+def _sentence_links_check(
+    *,
+    detention: Detention,
+    sentence: Sentence | None,
+    pronounced_on: date,
+    start_date: date | None,
+    consecutive_to: Sentence | None,
+    credited_days: int,
+    hearing: Hearing | None,
+) -> tuple[Sentence | None, Hearing | None]:
+    """The checks against the rest of the legal file (inside the transaction, custody
+    locked): the previous sentence of a consecutive one, the start date against the
+    committal, the credited days, the hearing. ``sentence`` is the one being corrected
+    (None when recording): it may keep its own place in a chain, and may not follow itself
+    or a sentence that follows it. Returns the previous sentence and the hearing, re-read."""
+    committed_on = _local_date(detention.started_at)
+    previous = None
+    if consecutive_to is not None:
+        previous = Sentence.objects.filter(
+            pk=consecutive_to.pk, detention=detention, status=SentenceStatus.IN_FORCE
+        ).first()
+        if previous is None:
+            raise DomainError(
+                "invalid",
+                _("A sentence can only follow a sentence in force of this detention."),
+                field="consecutive_to",
+            )
+        if sentence is not None and _follows(previous, sentence):
+            raise DomainError(
+                "invalid",
+                _(
+                    "A sentence cannot follow itself or a sentence that follows it: the chain "
+                    "of consecutive sentences would loop."
+                ),
+                field="consecutive_to",
+            )
+        if previous.life and previous.pk not in _commuted_ids(detention.pk):
+            raise DomainError(
+                "invalid",
+                _("A sentence cannot follow a life sentence."),
+                field="consecutive_to",
+            )
+        followers = Sentence.objects.filter(consecutive_to=previous, status=SentenceStatus.IN_FORCE)
+        if sentence is not None:
+            followers = followers.exclude(pk=sentence.pk)
+        if followers.exists():
+            raise ConflictError(
+                "invalid",
+                _(
+                    "Another sentence already follows that one: make this sentence follow "
+                    "the last sentence of the chain."
+                ),
+                field="consecutive_to",
+            )
+    else:
+        assert start_date is not None
+        if start_date < committed_on - START_BEFORE_COMMITTAL:
+            raise DomainError(
+                "invalid",
+                _("The start date is more than 30 days before the committal (%(date)s): check it.")
+                % {"date": _fmt(committed_on)},
+                field="start_date",
+            )
+    reference = start_date if start_date is not None else pronounced_on
+    available = max(0, (reference - committed_on).days)
+    if credited_days > available:
+        raise DomainError(
+            "invalid",
+            _(
+                "Credited days (%(days)s) cannot exceed the time spent in this detention "
+                "before the sentence starts: %(available)s days since the committal on "
+                "%(date)s."
+            )
+            % {"days": credited_days, "available": available, "date": _fmt(committed_on)},
+            field="credited_days",
+        )
+    if hearing is not None:
+        hearing = Hearing.objects.filter(pk=hearing.pk, detention=detention).first()
+        if hearing is None:
+            raise DomainError("invalid", _("Choose a hearing of this detention."), field="hearing")
+        if hearing.outcome not in SENTENCING_OUTCOMES:
+            raise DomainError(
+                "invalid",
+                _("This hearing did not pronounce a sentence (decision: %(outcome)s).")
+                % {"outcome": hearing.get_outcome_display()},
+                field="hearing",
+            )
+        if _local_date(hearing.scheduled_at) > pronounced_on:
+            raise DomainError(
+                "invalid",
+                _("The sentence cannot be pronounced before its hearing (%(date)s).")
+                % {"date": _fmt(hearing.scheduled_at)},
+                field="pronounced_on",
+            )
+    return previous, hearing
+
+
+def _follows(candidate: Sentence, sentence: Sentence) -> bool:
+    """Whether ``candidate`` is ``sentence`` or comes after it in its chain of consecutive
+    sentences (following ``consecutive_to`` back from ``candidate``; chains are short)."""
+    seen: set[int] = set()
+    current_id: int | None = candidate.pk
+    while current_id is not None and current_id not in seen:
+        if current_id == sentence.pk:
+            return True
+        seen.add(current_id)
+        current_id = (
+            Sentence.objects.filter(pk=current_id)
+            .values_list("consecutive_to_id", flat=True)
+            .first()
+        )
+    return False
+
+
 def sentence_record(
     *,
     actor,
@@ -519,111 +687,30 @@ def sentence_record(
     a prisoner whose appeal is recorded (appealing) or already convicted keeps their status.
     """
     _require(actor, LEGAL_PERM, custody.facility_id)
-    years = _int(years or 0, field="years", maximum=MAX_YEARS)
-    months = _int(months or 0, field="months", maximum=MAX_MONTHS)
-    days = _int(days or 0, field="days", maximum=MAX_DAYS)
-    credited_days = _int(credited_days or 0, field="credited_days", maximum=MAX_DAYS)
-    life = bool(life)
-    if life and (years or months or days):
-        raise DomainError(
-            "invalid", _("A life sentence has no length: leave years, months and days at 0.")
-        )
-    if not life and not (years or months or days):
-        raise DomainError(
-            "invalid", _("Give the length of the sentence (years, months or days)."), field="years"
-        )
-    _not_future_date(pronounced_on, field="pronounced_on")
-    if consecutive_to is None:
-        if start_date is None:
-            raise DomainError(
-                "invalid",
-                _("A sentence that is not consecutive to another needs its start date."),
-                field="start_date",
-            )
-        _not_future_date(start_date, field="start_date")
-    elif start_date is not None:
-        raise DomainError(
-            "invalid",
-            _("A consecutive sentence starts when the previous one ends: leave the start empty."),
-            field="start_date",
-        )
+    values = _sentence_values(
+        pronounced_on=pronounced_on,
+        years=years,
+        months=months,
+        days=days,
+        life=life,
+        start_date=start_date,
+        consecutive_to=consecutive_to,
+        credited_days=credited_days,
+    )
+    years, months, days = values["years"], values["months"], values["days"]
+    credited_days, life = values["credited_days"], values["life"]
     with transaction.atomic():
         custody = lock_open_custody(custody)
         detention = custody.detention
-        committed_on = _local_date(detention.started_at)
-        previous = None
-        if consecutive_to is not None:
-            previous = Sentence.objects.filter(
-                pk=consecutive_to.pk, detention=detention, status=SentenceStatus.IN_FORCE
-            ).first()
-            if previous is None:
-                raise DomainError(
-                    "invalid",
-                    _("A sentence can only follow a sentence in force of this detention."),
-                    field="consecutive_to",
-                )
-            if previous.life and previous.pk not in _commuted_ids(detention.pk):
-                raise DomainError(
-                    "invalid",
-                    _("A sentence cannot follow a life sentence."),
-                    field="consecutive_to",
-                )
-            if Sentence.objects.filter(
-                consecutive_to=previous, status=SentenceStatus.IN_FORCE
-            ).exists():
-                raise ConflictError(
-                    "invalid",
-                    _(
-                        "Another sentence already follows that one: make this sentence follow "
-                        "the last sentence of the chain."
-                    ),
-                    field="consecutive_to",
-                )
-        else:
-            assert start_date is not None
-            if start_date < committed_on - START_BEFORE_COMMITTAL:
-                raise DomainError(
-                    "invalid",
-                    _(
-                        "The start date is more than 30 days before the committal "
-                        "(%(date)s): check it."
-                    )
-                    % {"date": _fmt(committed_on)},
-                    field="start_date",
-                )
-        reference = start_date if start_date is not None else pronounced_on
-        available = max(0, (reference - committed_on).days)
-        if credited_days > available:
-            raise DomainError(
-                "invalid",
-                _(
-                    "Credited days (%(days)s) cannot exceed the time spent in this detention "
-                    "before the sentence starts: %(available)s days since the committal on "
-                    "%(date)s."
-                )
-                % {"days": credited_days, "available": available, "date": _fmt(committed_on)},
-                field="credited_days",
-            )
-        if hearing is not None:
-            hearing = Hearing.objects.filter(pk=hearing.pk, detention=detention).first()
-            if hearing is None:
-                raise DomainError(
-                    "invalid", _("Choose a hearing of this detention."), field="hearing"
-                )
-            if hearing.outcome not in SENTENCING_OUTCOMES:
-                raise DomainError(
-                    "invalid",
-                    _("This hearing did not pronounce a sentence (decision: %(outcome)s).")
-                    % {"outcome": hearing.get_outcome_display()},
-                    field="hearing",
-                )
-            if _local_date(hearing.scheduled_at) > pronounced_on:
-                raise DomainError(
-                    "invalid",
-                    _("The sentence cannot be pronounced before its hearing (%(date)s).")
-                    % {"date": _fmt(hearing.scheduled_at)},
-                    field="pronounced_on",
-                )
+        previous, hearing = _sentence_links_check(
+            detention=detention,
+            sentence=None,
+            pronounced_on=pronounced_on,
+            start_date=start_date,
+            consecutive_to=consecutive_to,
+            credited_days=credited_days,
+            hearing=hearing,
+        )
         sentence = Sentence(
             detention=detention,
             facility_id=custody.facility_id,
@@ -722,6 +809,312 @@ def sentence_quash(*, actor, sentence: Sentence, reason: str) -> Sentence:
             before=before,
             after={
                 **audit.snapshot(sentence, ["status"]),
+                "reason": reason,
+                "custody": str(custody.uuid),
+                **_release_snapshot(detention),
+            },
+        )
+    return sentence
+
+
+# -- corrections -----------------------------------------------------------------------------
+# What a registry officer may correct in a hearing or a sentence recorded by mistake. The
+# legal status a decision left the prisoner in is not corrected here: its change is in the
+# legal status history (``legal_status_change`` records a new one).
+HEARING_CORRECTABLE = (
+    "kind",
+    "court",
+    "case_number",
+    "scheduled_at",
+    "outcome",
+    "decided_on",
+    "notes",
+)
+SENTENCE_CORRECTABLE = (
+    "court",
+    "case_number",
+    "pronounced_on",
+    "years",
+    "months",
+    "days",
+    "life",
+    "start_date",
+    "consecutive_to",
+    "credited_days",
+    "hearing",
+)
+
+
+def _correction_reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError(
+            "invalid", _("Give the reason for the correction (what was wrong)."), field="reason"
+        )
+    return reason
+
+
+def _unknown_fields(fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise TypeError(f"not correctable here: {', '.join(unknown)}")
+
+
+def _comparable(value):
+    return value.pk if hasattr(value, "pk") and hasattr(value, "_meta") else value
+
+
+def _unchanged() -> DomainError:
+    return DomainError("unchanged", _("Nothing to correct: the values are those already recorded."))
+
+
+def hearing_correct(*, actor, hearing: Hearing, reason: str, **fields) -> Hearing:
+    """Correct a hearing recorded by mistake (``fields``: any of ``HEARING_CORRECTABLE``),
+    by the institution that holds the prisoner now; ``reason`` is required and kept in the
+    audit entry with the values before and after (verb ``correct``).
+
+    The rules of ``hearing_schedule`` and ``hearing_decide`` apply to the corrected values.
+    Also refused: nothing changed (``unchanged``); a decision given to a hearing not decided
+    yet (record the decision); a decided hearing put back to pending; a decision that no
+    longer pronounces a sentence while a sentence names the hearing; a hearing moved after
+    the day a sentence naming it was pronounced; a new decision date when the decision set
+    the legal status (correct the status history with ``legal_status_change``).
+    """
+    _unknown_fields(fields, HEARING_CORRECTABLE)
+    custody = _open_custody_of(hearing.detention_id)
+    _require(actor, LEGAL_PERM, custody.facility_id)
+    reason = _correction_reason(reason)
+    with transaction.atomic():
+        custody = lock_open_custody(custody)
+        detention = custody.detention
+        hearing = Hearing.objects.select_for_update().get(pk=hearing.pk)
+        new = {name: getattr(hearing, name) for name in HEARING_CORRECTABLE}
+        new.update(fields)
+        new["court"] = " ".join((new["court"] or "").split())
+        new["case_number"] = (new["case_number"] or "").strip()
+        new["notes"] = (new["notes"] or "").strip()
+        if new["kind"] not in HearingKind.values:
+            raise DomainError("invalid", _("Choose the kind of hearing."), field="kind")
+        if new["scheduled_at"] is None:
+            raise DomainError("invalid", _("Give the date and time."), field="scheduled_at")
+        new["scheduled_at"] = aware(new["scheduled_at"])
+        held_on = _local_date(new["scheduled_at"])
+        if new["scheduled_at"] != hearing.scheduled_at:
+            if new["scheduled_at"] > timezone.now() + HEARING_MAX_AHEAD:
+                raise DomainError(
+                    "invalid",
+                    _("A hearing cannot be scheduled more than two years ahead."),
+                    field="scheduled_at",
+                )
+            committed_on = _local_date(detention.started_at)
+            if held_on < committed_on:
+                raise DomainError(
+                    "invalid",
+                    _("The hearing cannot be before the committal (%(date)s).")
+                    % {"date": _fmt(committed_on)},
+                    field="scheduled_at",
+                )
+            if Sentence.objects.filter(hearing=hearing, pronounced_on__lt=held_on).exists():
+                raise DomainError(
+                    "invalid",
+                    _(
+                        "A sentence pronounced before this date names this hearing: the "
+                        "hearing cannot come after it."
+                    ),
+                    field="scheduled_at",
+                )
+        if (
+            Hearing.objects.filter(
+                detention=detention, court=new["court"], scheduled_at=new["scheduled_at"]
+            )
+            .exclude(pk=hearing.pk)
+            .exists()
+        ):
+            raise ConflictError(
+                "duplicate",
+                _("This hearing is already recorded (same court, same date and time)."),
+                field="scheduled_at",
+            )
+        if hearing.outcome == HearingOutcome.PENDING:
+            if new["outcome"] != HearingOutcome.PENDING or new["decided_on"] is not None:
+                raise DomainError(
+                    "invalid",
+                    _("This hearing is not decided yet: record its decision instead."),
+                    field="outcome",
+                )
+        else:
+            if new["outcome"] not in HearingOutcome.values or (
+                new["outcome"] == HearingOutcome.PENDING
+            ):
+                raise DomainError("invalid", _("Choose the decision."), field="outcome")
+            allowed = _STATUS_AFTER.get(HearingOutcome(new["outcome"]))
+            status_after = hearing.legal_status_after
+            if status_after and allowed is not None and status_after not in allowed:
+                raise DomainError(
+                    "invalid",
+                    _("A decision “%(outcome)s” cannot leave the prisoner “%(status)s”.")
+                    % {
+                        "outcome": HearingOutcome(new["outcome"]).label,
+                        "status": LegalStatus(status_after).label,
+                    },
+                    field="outcome",
+                )
+            if (
+                new["outcome"] not in SENTENCING_OUTCOMES
+                and Sentence.objects.filter(hearing=hearing).exists()
+            ):
+                raise DomainError(
+                    "invalid",
+                    _(
+                        "A sentence names this hearing: its decision must be one that "
+                        "pronounces a sentence."
+                    ),
+                    field="outcome",
+                )
+            if new["decided_on"] is None:
+                raise DomainError(
+                    "invalid", _("Give the date of the decision."), field="decided_on"
+                )
+            _not_future_date(new["decided_on"], field="decided_on")
+            if new["decided_on"] < held_on:
+                raise DomainError(
+                    "invalid",
+                    _("The decision cannot come before the hearing (%(date)s).")
+                    % {"date": _fmt(held_on)},
+                    field="decided_on",
+                )
+            if new["decided_on"] != hearing.decided_on and status_after:
+                raise DomainError(
+                    "invalid",
+                    _(
+                        "This decision set the legal status on its date: its date cannot be "
+                        "corrected here. Record a change of legal status instead."
+                    ),
+                    field="decided_on",
+                )
+        changed = [n for n in HEARING_CORRECTABLE if new[n] != getattr(hearing, n)]
+        if not changed:
+            raise _unchanged()
+        before = audit.snapshot(hearing, changed)
+        for name in changed:
+            setattr(hearing, name, new[name])
+        _clean(hearing, exclude=["detention", "facility"])
+        hearing.save(update_fields=changed)
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=hearing,
+            facility_id=custody.facility_id,
+            verb="correct",
+            before=before,
+            after={
+                **audit.snapshot(hearing, changed),
+                "reason": reason,
+                "custody": str(custody.uuid),
+            },
+        )
+    return hearing
+
+
+def sentence_correct(*, actor, sentence: Sentence, reason: str, **fields) -> Sentence:
+    """Correct a sentence recorded by mistake (``fields``: any of ``SENTENCE_CORRECTABLE``),
+    by the institution that holds the prisoner now, and recompute the expected release
+    (``detention_release_compute``); ``reason`` is required and kept in the audit entry with
+    the values and the expected release before and after (verb ``correct``).
+
+    The rules of ``sentence_record`` apply to the corrected values. Also refused: nothing
+    changed (``unchanged``); a quashed sentence (409 ``quashed``); a chain of consecutive
+    sentences that would loop (a sentence following itself or one that follows it); a
+    sentence made life imprisonment while another sentence in force follows it; the nature
+    (life or term) of a life sentence commuted by royal pardon.
+    """
+    _unknown_fields(fields, SENTENCE_CORRECTABLE)
+    custody = _open_custody_of(sentence.detention_id)
+    _require(actor, LEGAL_PERM, custody.facility_id)
+    reason = _correction_reason(reason)
+    with transaction.atomic():
+        custody = lock_open_custody(custody)
+        detention = custody.detention
+        sentence = (
+            Sentence.objects.select_for_update(of=("self",))
+            .select_related("consecutive_to", "hearing")
+            .get(pk=sentence.pk)
+        )
+        if sentence.status != SentenceStatus.IN_FORCE:
+            raise ConflictError(
+                "quashed", _("This sentence is quashed: it can no longer be corrected.")
+            )
+        current = {name: getattr(sentence, name) for name in SENTENCE_CORRECTABLE}
+        new = {**current, **fields}
+        new["court"] = " ".join((new["court"] or "").split())
+        new["case_number"] = (new["case_number"] or "").strip()
+        if new["pronounced_on"] is None:
+            raise DomainError(
+                "invalid", _("Give the date it was pronounced."), field="pronounced_on"
+            )
+        new.update(
+            _sentence_values(
+                pronounced_on=new["pronounced_on"],
+                years=new["years"],
+                months=new["months"],
+                days=new["days"],
+                life=new["life"],
+                start_date=new["start_date"],
+                consecutive_to=new["consecutive_to"],
+                credited_days=new["credited_days"],
+            )
+        )
+        new["consecutive_to"], new["hearing"] = _sentence_links_check(
+            detention=detention,
+            sentence=sentence,
+            pronounced_on=new["pronounced_on"],
+            start_date=new["start_date"],
+            consecutive_to=new["consecutive_to"],
+            credited_days=new["credited_days"],
+            hearing=new["hearing"],
+        )
+        commuted = sentence.pk in _commuted_ids(detention.pk)
+        if new["life"] != sentence.life and commuted:
+            raise DomainError(
+                "invalid",
+                _(
+                    "A royal pardon commuted this life sentence: whether it is a life "
+                    "sentence cannot be corrected here. Ask the central administration."
+                ),
+                field="life",
+            )
+        if (
+            new["life"]
+            and not commuted
+            and Sentence.objects.filter(
+                consecutive_to=sentence, status=SentenceStatus.IN_FORCE
+            ).exists()
+        ):
+            raise DomainError(
+                "invalid",
+                _("A sentence in force follows this one: it cannot be a life sentence."),
+                field="life",
+            )
+        changed = [
+            n for n in SENTENCE_CORRECTABLE if _comparable(new[n]) != _comparable(current[n])
+        ]
+        if not changed:
+            raise _unchanged()
+        before = {**audit.snapshot(sentence, changed), **_release_snapshot(detention)}
+        for name in changed:
+            setattr(sentence, name, new[name])
+        _clean(sentence, exclude=["detention", "facility", "hearing", "consecutive_to"])
+        sentence.save(update_fields=changed)
+        detention_release_compute(detention)
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=sentence,
+            facility_id=custody.facility_id,
+            verb="correct",
+            before=before,
+            after={
+                **audit.snapshot(sentence, changed),
                 "reason": reason,
                 "custody": str(custody.uuid),
                 **_release_snapshot(detention),

@@ -27,13 +27,17 @@ from .. import sections, selectors, services
 from ..constants import CustodyStatus, HearingOutcome, SentenceStatus
 from ..forms.legal import (
     ConditionalReleaseForm,
+    HearingCorrectionForm,
     HearingDecisionForm,
     HearingForm,
     PardonApplyForm,
     PardonDecreeForm,
     ReleasesDueForm,
+    SentenceCorrectionForm,
     SentenceForm,
     SentenceQuashForm,
+    hearing_initial,
+    sentence_initial,
 )
 from ..models import CustodyPeriod, Hearing, Sentence
 
@@ -217,6 +221,89 @@ def sentence_quash(request: HttpRequest, uuid) -> HttpResponse:
     )
 
 
+# -- corrections -----------------------------------------------------------------------------
+def _acting_custody(request, detention_id: int) -> CustodyPeriod:
+    """The custody period through which the user may act on a record of the detention: the
+    one holding the prisoner now, in an institution where the user holds inmates.legal."""
+    custody = _current_custody(request.user, detention_id)
+    if custody is None or not access_for(request.user).has_perm(LEGAL, custody.facility_id):
+        raise HttpForbidden
+    return custody
+
+
+@login_required
+def hearing_edit(request: HttpRequest, uuid) -> HttpResponse:
+    hearing: Hearing = selectors.get_hearing_for_user_or_404(user=request.user, uuid=uuid)
+    custody = _acting_custody(request, hearing.detention_id)
+    status = 200
+    form = HearingCorrectionForm(
+        _data(request),
+        initial=hearing_initial(hearing),
+        decided=hearing.outcome != HearingOutcome.PENDING,
+    )
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.hearing_correct(actor=request.user, hearing=hearing, **form.cleaned_data)
+            except DomainError as err:
+                status = _apply_error(form, err)
+            else:
+                messages.success(request, _("Hearing corrected."))
+                return redirect(_back(custody))
+    return _form_page(
+        request,
+        form,
+        title=_("Correct a court hearing"),
+        custody=custody,
+        status=status,
+        intro=f"{hearing.court} · {timezone.localtime(hearing.scheduled_at):%Y-%m-%d %H:%M}",
+        submit=_("Save the correction"),
+    )
+
+
+@login_required
+def sentence_edit(request: HttpRequest, uuid) -> HttpResponse:
+    sentence: Sentence = selectors.get_sentence_for_user_or_404(user=request.user, uuid=uuid)
+    custody = _acting_custody(request, sentence.detention_id)
+    if sentence.status != SentenceStatus.IN_FORCE:
+        messages.error(request, _("This sentence is quashed: it can no longer be corrected."))
+        return redirect(_back(custody))
+    kwargs = {
+        "sentences": Sentence.objects.filter(
+            detention_id=custody.detention_id, status=SentenceStatus.IN_FORCE
+        )
+        .exclude(pk=sentence.pk)
+        .order_by("pk"),
+        "hearings": Hearing.objects.filter(detention_id=custody.detention_id).order_by(
+            "-scheduled_at"
+        ),
+    }
+    status = 200
+    form = SentenceCorrectionForm(_data(request), initial=sentence_initial(sentence), **kwargs)
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.sentence_correct(
+                    actor=request.user, sentence=sentence, **form.cleaned_data
+                )
+            except DomainError as err:
+                status = _apply_error(form, err)
+            else:
+                messages.success(request, _("Sentence corrected; expected release recomputed."))
+                return redirect(_back(custody))
+    return _form_page(
+        request,
+        form,
+        title=_("Correct a sentence"),
+        custody=custody,
+        status=status,
+        intro=f"{sentence.pronounced_on:%Y-%m-%d} · {sentence.court}",
+        submit=_("Save the correction"),
+    )
+
+
 # -- conditional release ---------------------------------------------------------------------
 @login_required
 def conditional_release_new(request: HttpRequest, uuid) -> HttpResponse:
@@ -370,7 +457,9 @@ urlpatterns = [
     path("<uuid:uuid>/hearings/new/", hearing_new, name="hearing_new"),
     path("hearings/<uuid:uuid>/decide/", hearing_decide, name="hearing_decide"),
     path("<uuid:uuid>/sentences/new/", sentence_new, name="sentence_new"),
+    path("hearings/<uuid:uuid>/edit/", hearing_edit, name="hearing_edit"),
     path("sentences/<uuid:uuid>/quash/", sentence_quash, name="sentence_quash"),
+    path("sentences/<uuid:uuid>/edit/", sentence_edit, name="sentence_edit"),
     path(
         "<uuid:uuid>/conditional-release/new/",
         conditional_release_new,

@@ -81,8 +81,9 @@ class PrisonerSessions(_Family):
     )
     def get(self, request, uuid):
         adult = selectors.get_family_visitor_or_404(account=request.user, uuid=uuid)
-        _custody, rows = selectors.family_bookable_sessions(adult=adult)
-        return Response(BookableSessionSerializer(rows, many=True).data)
+        # Plain rows, shared a second or two by the families of an institution (see the
+        # selector); their shape is ``BookableSessionSerializer``'s.
+        return Response(selectors.family_bookable_session_rows(adult=adult))
 
 
 class BookingListCreate(_Family):

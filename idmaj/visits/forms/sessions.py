@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from idmaj.facilities.models import Wing
 
 from ..models import VisitPolicy, VisitRoom
+from ..services.sessions import POLICY_FIELDS
 
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -30,22 +31,8 @@ WEEKDAYS = [
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = VisitPolicy
-        fields = [
-            "book_from_days",
-            "book_until_days",
-            "change_cutoff_hours",
-            "weekly_visits_remand",
-            "weekly_visits_convicted",
-            "max_adults",
-            "max_children",
-            "adult_age",
-            "max_list_size",
-            "walk_ins_allowed",
-            "rules_ar",
-            "rules_fr",
-            "allowed_items_ar",
-            "allowed_items_fr",
-        ]
+        # the rules' fields but the online switch, which has a page of its own
+        fields = [f for f in POLICY_FIELDS if f != "online_booking"]
         widgets = {
             "rules_ar": forms.Textarea(attrs={"rows": 4, "dir": "rtl", "lang": "ar"}),
             "rules_fr": forms.Textarea(attrs={"rows": 4, "dir": "ltr", "lang": "fr"}),

@@ -145,6 +145,8 @@ def booking(request, uuid):
             # segno's SVG of the booking code (letters and digits only): safe to inline.
             "qr": mark_safe(selectors.booking_qr_svg(b)),  # noqa: S308
             "can_change": services.booking_family_can_change(b),
+            # cancel/change are offered only while the booking is booked or flagged
+            "cancellable": b.status in services.CANCELLABLE,
             "live": b.status in ACTIVE_BOOKING,
         },
     )
@@ -156,6 +158,10 @@ def booking_cancel(request, uuid):
     b = selectors.get_family_booking_or_404(account=request.family, uuid=uuid)
     error = None
     status = 200
+    if request.method == "GET" and not services.booking_family_can_change(b):
+        # Not offered on the visit's page either: no form that can only be refused.
+        messages.error(request, _("This booking can no longer be cancelled or changed."))
+        return redirect("portal:booking", uuid=b.uuid)
     if request.method == "POST":
         try:
             services.booking_cancel(booking=b, account=request.family, reason="")

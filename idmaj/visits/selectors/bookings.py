@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import segno
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from idmaj.core.scoping import access_for
-from idmaj.inmates.constants import CustodyStatus
+from idmaj.inmates.constants import REMAND_SIDE, CustodyStatus
 from idmaj.inmates.models import CustodyPeriod
 
 from ..constants import VisitorStatus
@@ -27,6 +29,7 @@ __all__ = [
     "booking_qr_svg",
     "booking_visitors",
     "family_bookable_sessions",
+    "family_bookable_session_rows",
     "family_bookings",
     "family_side_visitors",
     "get_booking_for_user_or_404",
@@ -201,6 +204,54 @@ def family_bookable_sessions(*, adult: Visitor) -> tuple[CustodyPeriod | None, l
         first=today + timedelta(days=policy.book_until_days),
         last=today + timedelta(days=policy.book_from_days),
     )
+
+
+def _row(session: VisitSession) -> dict:
+    """One bookable session as the portal's API shows it (ready for JSON)."""
+    return {
+        "uuid": str(session.uuid),
+        "starts_at": timezone.localtime(session.starts_at).isoformat(),
+        "ends_at": timezone.localtime(session.ends_at).isoformat(),
+        "mode": session.mode,
+        "room": session.room.name,
+        "free_visits": max(0, session.capacity_visits - session.booked_visits),
+        "free_visitors": max(0, session.capacity_visitors - session.booked_visitors),
+        "_starts": session.starts_at.timestamp(),
+    }
+
+
+def family_bookable_session_rows(*, adult: Visitor) -> list[dict]:
+    """``family_bookable_sessions`` as plain rows for the portal's API, shared for
+    ``settings.VISITS_SESSIONS_CACHE_SECONDS`` by the families of every prisoner of the same
+    institution, regime side and wing: in a holiday rush thousands of families ask for the
+    same list, and reading it once a second per institution spares the database and the
+    server. The free places shown may be that many seconds old; the booking itself is the
+    authority (a full session answers ``session_full``)."""
+    custody = _current_custody(adult.detention_id)
+    if custody is None:
+        return []
+    ttl = settings.VISITS_SESSIONS_CACHE_SECONDS
+    side = "remand" if custody.legal_status in REMAND_SIDE else "convicted"
+    wing = custody.cell.wing_id if custody.cell_id else 0
+    key = f"visits:bookable:{custody.facility_id}:{side}:{wing}:{timezone.localdate()}"
+    rows = cache.get(key) if ttl else None
+    if rows is None:
+        policy = _policy(custody)
+        today = timezone.localdate()
+        rows = [
+            _row(s)
+            for s in _sessions_between(
+                custody=custody,
+                first=today + timedelta(days=policy.book_until_days),
+                last=today + timedelta(days=policy.book_from_days),
+            )
+        ]
+        if ttl:
+            cache.set(key, rows, ttl)
+    now = timezone.now().timestamp()
+    return [
+        {k: v for k, v in row.items() if k != "_starts"} for row in rows if row["_starts"] > now
+    ]
 
 
 # -- staff -------------------------------------------------------------------------------------

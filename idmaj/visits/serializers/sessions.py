@@ -14,6 +14,7 @@ from ..models import (
     VisitRoom,
     VisitSession,
 )
+from ..services.sessions import POLICY_FIELDS
 
 # Named choice fields (one OpenAPI enum each, shared with the other visits serializers).
 _MODE = serializers.ChoiceField(choices=VisitMode.choices)
@@ -26,25 +27,7 @@ class PolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VisitPolicy
-        fields = [
-            "facility",
-            "online_booking",
-            "book_from_days",
-            "book_until_days",
-            "change_cutoff_hours",
-            "weekly_visits_remand",
-            "weekly_visits_convicted",
-            "max_adults",
-            "max_children",
-            "adult_age",
-            "max_list_size",
-            "walk_ins_allowed",
-            "rules_ar",
-            "rules_fr",
-            "allowed_items_ar",
-            "allowed_items_fr",
-            "updated_at",
-        ]
+        fields = ["facility", *POLICY_FIELDS, "updated_at"]
         read_only_fields = ["facility", "updated_at"]
 
 

@@ -11,7 +11,8 @@ chain; messages to families go through ``_common.notify_family`` (sent after com
 * ``sessions``: rules, rooms, weekly sessions, excluded dates, pauses, dated sessions.
 * ``bookings``: booking under capacity and allowance, cancel, change, staff bookings.
 * ``gate``: check-in by code, identity check, arrival, start, end, no-show, walk-ins.
-* ``changes``: what a transfer, a release, a ban or a day without visits does to bookings.
+* ``changes``: what a transfer, a release, a ban, a removal from a list or a day without
+  visits does to bookings.
 * ``retention``: purge of visitors' personal data after the retention period.
 """
 

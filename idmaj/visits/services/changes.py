@@ -7,15 +7,24 @@
   requests are closed. Each family is told once, in neutral words.
 * ``visits_on_restriction_added``: a ban, a "closed visits only" or a "not with this child"
   restriction cancels or flags the future bookings it concerns.
+* ``visits_on_visitor_removed``: a visitor taken off a list (or a child refused) no longer
+  visits: the future bookings naming them are cancelled when no other adult is left on
+  them, flagged for the officer otherwise.
 * ``visits_on_excluded_date``: a day without visits cancels that day's sessions and their
   bookings.
 
 These are called by other services inside their transaction (the registry's, ``lists``',
 ``sessions'``); they open a nested atomic block of their own and write audit entries only on
-the chains of the institutions concerned (for a transfer: the two institutions', in id order). They run before the calling service's
-own audit entry, so that session rows are locked before the audit chain's head, as in a
-booking. The actor of the calling service (who need not be a visits officer: the movement
-itself is the authority) is recorded on the entries.
+the chains of the institutions concerned (for a transfer: the two institutions', in id order).
+
+Lock order, the one every booking write takes: the visit sessions (all those concerned, in
+id order, before anything else here), then the allowance counters, then the head of the
+institution's audit chain. The callers send or call these before writing their own audit
+entries (the registry sends ``custody_left`` after its own row writes and before its audit
+entries; ``lists`` and ``sessions`` call them before their audit entry), so that the audit
+chain heads are first locked here, after the sessions, never before them. The actor of the
+calling service (who need not be a visits officer: the movement itself is the authority) is
+recorded on the entries.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ MANAGE = "visits.manage"
 __all__: list[str] = [
     "visits_on_custody_left",
     "visits_on_restriction_added",
+    "visits_on_visitor_removed",
     "visits_on_excluded_date",
 ]
 
@@ -98,6 +108,20 @@ def _flag(booking: Booking, *, reason: str, actor) -> bool:
     return True
 
 
+def _lock_sessions_of(bookings: list[Booking]) -> None:
+    """Lock the sessions of all ``bookings`` at once, in id order (as ``bookings`` does), so
+    that no session is waited for while an audit chain head or an allowance counter is held
+    (cancelling one booking takes both before the next booking's session)."""
+    ids = sorted({b.session_id for b in bookings})
+    if len(ids) > 1:
+        list(
+            VisitSession.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
 def _future_bookings(now=None):
     """Bookings still to come and not under way (their session has not started)."""
     now = now or timezone.now()
@@ -129,9 +153,10 @@ def visits_on_custody_left(*, custody, successor, actor) -> dict:
       same neutral words whatever the reason, that the prisoner is no longer held there and
       that the institution answers their questions.
 
-    Audit: on a transfer one entry on each of the two institutions' chains (the registry
-    has locked both); otherwise one on the institution's chain. Nothing is written when the
-    prisoner had no visitor list and no booking. Returns a summary (for tests and logs).
+    Audit: on a transfer one entry on each of the two institutions' chains, in institution
+    id order (the order in which the registry writes its own entries after this returns);
+    otherwise one on the institution's chain. Nothing is written when the prisoner had no
+    visitor list and no booking. Returns a summary (for tests and logs).
     """
     now = timezone.now()
     old_facility_id = custody.facility_id
@@ -146,6 +171,7 @@ def visits_on_custody_left(*, custody, successor, actor) -> dict:
             .select_related("session")
             .order_by("session__starts_at", "pk")
         )
+        _lock_sessions_of(bookings)
         # One message per family below, rather than one per booking.
         bookings = [b for b in bookings if _cancel(b, reason=reason, actor=actor, notify=False)]
 
@@ -298,7 +324,8 @@ def _move_list(
         "before": {"facility": custody.facility.code},
         "after": {**shared, "custody_uuid": str(successor.uuid)},
     }
-    # Both chains are already locked by the registry (lower id first); same order here.
+    # The first entries on these chains in the registry's transaction (it writes its own
+    # after the signal): lower institution id first, the registry's order.
     for facility_id, entry in sorted(
         [(old_facility_id, out_entry), (new_facility_id, in_entry)], key=lambda e: e[0]
     ):
@@ -430,6 +457,7 @@ def visits_on_restriction_added(*, restriction: VisitorRestriction, actor) -> di
         bookings = list(bookings)
         if not bookings:
             return result
+        _lock_sessions_of(bookings)
         reason = _flag_reason(restriction)
         # Whether the visitor counts as an adult on each booking (one query).
         as_adult = dict(
@@ -443,6 +471,76 @@ def visits_on_restriction_added(*, restriction: VisitorRestriction, actor) -> di
                 if _cancel(booking, reason=CancelReason.BANNED, actor=actor, notify=True):
                     result["cancelled"].append(booking.code)
             elif _flag(booking, reason=reason, actor=actor):
+                result["flagged"].append(booking.code)
+    return result
+
+
+# -- a visitor taken off a list ----------------------------------------------------------------
+
+
+def _removed_with(visitor: Visitor) -> list[Visitor]:
+    """The visitor and, for an adult, the children taken off the list with them (same
+    ``removed_at``, as ``lists.visitor_remove`` sets it)."""
+    removed = [visitor]
+    if visitor.guardian_id is None and visitor.removed_at is not None:
+        removed += list(
+            Visitor.objects.filter(
+                guardian_id=visitor.pk,
+                status=VisitorStatus.REMOVED,
+                removed_at=visitor.removed_at,
+            ).order_by("pk")
+        )
+    return removed
+
+
+def visits_on_visitor_removed(*, visitor: Visitor, actor) -> dict:
+    """Cancel or flag the future bookings naming a visitor who is no longer on the list
+    (``visitor`` already saved as removed or refused; an adult's children removed with them
+    count too). Same rule as a ban (``visits_on_restriction_added``):
+
+    * a booking left without an adult (the visitor, or the visitors removed together, were
+      its only adults) is cancelled (reason ``staff``: the officer's decision; places and
+      allowance given back; the family is told);
+    * any other booking naming them is flagged for the officer, with the names.
+
+    Bookings under way or past are left as they are. Returns ``{"cancelled": [codes],
+    "flagged": [codes]}``.
+    """
+    result: dict[str, list[str]] = {"cancelled": [], "flagged": []}
+    with transaction.atomic():
+        removed = _removed_with(visitor)
+        names = {v.pk: v.full_name for v in removed}
+        named = BookingVisitor.objects.filter(booking=OuterRef("pk"), visitor_id__in=list(names))
+        bookings = list(
+            _future_bookings()
+            .filter(detention_id=visitor.detention_id)
+            .filter(Exists(named))
+            .select_related("session")
+            .order_by("session__starts_at", "pk")
+        )
+        if not bookings:
+            return result
+        _lock_sessions_of(bookings)
+        # Who of them is on each booking, and as an adult or a child (one query).
+        on_booking: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for booking_id, visitor_id, is_child in (
+            BookingVisitor.objects.filter(
+                booking_id__in=[b.pk for b in bookings], visitor_id__in=list(names)
+            )
+            .order_by("pk")
+            .values_list("booking_id", "visitor_id", "is_child")
+        ):
+            on_booking[booking_id].append((visitor_id, is_child))
+        for booking in bookings:
+            rows = on_booking.get(booking.pk, [])
+            adults_removed = sum(1 for _pk, is_child in rows if not is_child)
+            if adults_removed and booking.adults <= adults_removed:
+                if _cancel(booking, reason=CancelReason.STAFF, actor=actor, notify=True):
+                    result["cancelled"].append(booking.code)
+                continue
+            who = ", ".join(names[pk] for pk, _is_child in rows)
+            reason = gettext("%(name)s is no longer on the visitor list.") % {"name": who}
+            if _flag(booking, reason=reason, actor=actor):
                 result["flagged"].append(booking.code)
     return result
 

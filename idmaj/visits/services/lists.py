@@ -13,7 +13,9 @@ children, removal, and restrictions on a visitor.
   detention, so that two officers approving at once never exceed the maximum.
 * ``visitor_request_withdraw`` (family), ``visitor_remove`` (officer), ``visitor_child_add``
   (family: pending until the officer approves with ``visitor_approve``; officer: approved),
-  ``visitor_approve`` / ``visitor_refuse`` (a pending child added later).
+  ``visitor_approve`` / ``visitor_refuse`` (a pending child added later). A removal (or a
+  refusal) lets ``services.changes`` cancel or flag the future bookings naming the visitor,
+  in the same transaction.
 * ``restriction_add`` / ``restriction_lift``: banned, closed visits only, not with a named
   child (a child on the same list). Adding one lets ``services.changes`` cancel or flag the
   bookings it touches, in the same transaction.
@@ -545,6 +547,11 @@ def visitor_remove(*, actor, visitor: Visitor, reason: str) -> Visitor:
         children = Visitor.objects.filter(guardian=v, status__in=ON_LIST).update(
             status=VisitorStatus.REMOVED, removed_at=now
         )
+        # Their future bookings first (cancelled or flagged): session rows are locked before
+        # the audit chain's head, in the order a booking takes them.
+        from . import changes
+
+        changes.visits_on_visitor_removed(visitor=v, actor=actor)
         audit.record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,
@@ -661,6 +668,10 @@ def _decide_visitor(*, actor, visitor: Visitor, approve: bool) -> Visitor:
         else:
             v.status = VisitorStatus.REFUSED
             v.save(update_fields=["status"])
+            # A refused visitor visits no more (a pending one is on no booking: nothing then).
+            from . import changes
+
+            changes.visits_on_visitor_removed(visitor=v, actor=actor)
         audit.record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,
