@@ -364,7 +364,7 @@ def test_admission_page_alerts_the_director(
     client, rec, settings, django_capture_on_commit_callbacks
 ):
     client = _login(client, rec["officer_a"])
-    page = client.get(reverse("inmates:admit")).content.decode()
+    page = client.get(reverse("inmates:admit"), {"q": "x"}).content.decode()
     assert 'name="injuries_observed"' in page and 'name="ill_treatment_complaint"' in page
     data = {
         "facility": "OUJDA2",

@@ -119,7 +119,12 @@ def test_detail_page_and_scoping(client, world):
 def test_admission_flow(client, world):
     _login(client, world)
     url = reverse("inmates:admit")
+    # search before create: without a search first, the form sends the officer to the search
     r = client.get(url)
+    assert r.status_code == 302 and r["Location"] == reverse("inmates:search")
+    search = client.get(reverse("inmates:search"), {"q": "Karim Bennani"}).content.decode()
+    assert f"{url}?q=Karim%20Bennani" in search
+    r = client.get(url, {"q": "Karim Bennani"})
     assert r.status_code == 200
     html = r.content.decode()
     assert 'value="OUJDA2"' in html and 'value="SALE2"' not in html
@@ -197,6 +202,6 @@ def test_admission_denied(client, world, make_user):
 
 def test_admission_form_preselects_the_only_institution(client, two_facilities):
     client.force_login(two_facilities["users"]["registry.oujda2"])
-    page = client.get(reverse("inmates:admit")).content.decode()
+    page = client.get(reverse("inmates:admit"), {"q": "x"}).content.decode()
     assert f'<option value="{two_facilities["a"].code}" selected>' in page
     assert "---------" not in page

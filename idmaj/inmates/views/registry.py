@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from idmaj.core.errors import DomainError
@@ -54,6 +56,13 @@ def admit(request):
     facilities = _admit_facilities(request.user)
     if not facilities.exists():
         raise HttpForbidden
+    # Search before create: the admission form opens from a search (``?q=``), so that the
+    # officer has looked for the person on file first; the service still checks for likely
+    # duplicates when the form is sent.
+    searched = (request.POST.get("searched") or request.GET.get("q") or "").strip()[:100]
+    if request.method == "GET" and not searched:
+        messages.info(request, _("Search the registry first: the person may already be on file."))
+        return redirect("inmates:search")
     candidates = None
     status = 200
     if request.method == "POST":
@@ -94,7 +103,12 @@ def admit(request):
     return render(
         request,
         "inmates/admit.html",
-        {"form": form, "candidates": candidates},
+        {
+            "form": form,
+            "candidates": candidates,
+            "searched": searched,
+            "search_url": reverse("inmates:search") + "?" + urlencode({"q": searched}),
+        },
         status=status,
     )
 
