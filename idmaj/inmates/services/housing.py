@@ -327,7 +327,6 @@ def _take_place(cell: Cell, wing: Wing, *, previous_cell_id: int | None) -> None
                 "of %(max)s persons."
             )
             % {"cell": cell.number, "wing": wing.name, "max": cell.operational_max},
-            field="cell",
         )
 
 
