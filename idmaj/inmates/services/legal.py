@@ -796,25 +796,54 @@ def sentence_quash(*, actor, sentence: Sentence, reason: str) -> Sentence:
                 )
                 % {"decrees": ", ".join(decrees)},
             )
-        before = {**audit.snapshot(sentence, ["status"]), **_release_snapshot(detention)}
-        sentence.status = SentenceStatus.QUASHED
-        sentence.save(update_fields=["status"])
-        detention_release_compute(detention)
-        audit.record(
+        _sentence_change(
             actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            obj=sentence,
-            facility_id=custody.facility_id,
+            sentence=sentence,
+            custody=custody,
+            detention=detention,
             verb="quash",
-            before=before,
-            after={
-                **audit.snapshot(sentence, ["status"]),
-                "reason": reason,
-                "custody": str(custody.uuid),
-                **_release_snapshot(detention),
-            },
+            values={"status": SentenceStatus.QUASHED},
+            reason=reason,
         )
     return sentence
+
+
+def _sentence_change(
+    *,
+    actor,
+    sentence,
+    custody,
+    detention,
+    verb: str,
+    values: dict,
+    reason: str,
+    clean_exclude: list[str] | None = None,
+) -> None:
+    """Write ``values`` on ``sentence`` (``full_clean`` first when ``clean_exclude`` is
+    given), keep the detention's expected release, and audit the fields and the release date
+    before and after with the reason (inside the caller's transaction)."""
+    fields = list(values)
+    before = {**audit.snapshot(sentence, fields), **_release_snapshot(detention)}
+    for name, value in values.items():
+        setattr(sentence, name, value)
+    if clean_exclude is not None:
+        _clean(sentence, exclude=clean_exclude)
+    sentence.save(update_fields=fields)
+    detention_release_compute(detention)
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=sentence,
+        facility_id=custody.facility_id,
+        verb=verb,
+        before=before,
+        after={
+            **audit.snapshot(sentence, fields),
+            "reason": reason,
+            "custody": str(custody.uuid),
+            **_release_snapshot(detention),
+        },
+    )
 
 
 # -- corrections -----------------------------------------------------------------------------
@@ -1100,25 +1129,15 @@ def sentence_correct(*, actor, sentence: Sentence, reason: str, **fields) -> Sen
         ]
         if not changed:
             raise _unchanged()
-        before = {**audit.snapshot(sentence, changed), **_release_snapshot(detention)}
-        for name in changed:
-            setattr(sentence, name, new[name])
-        _clean(sentence, exclude=["detention", "facility", "hearing", "consecutive_to"])
-        sentence.save(update_fields=changed)
-        detention_release_compute(detention)
-        audit.record(
+        _sentence_change(
             actor=actor,
-            action=AuditEntry.Action.UPDATE,
-            obj=sentence,
-            facility_id=custody.facility_id,
+            sentence=sentence,
+            custody=custody,
+            detention=detention,
             verb="correct",
-            before=before,
-            after={
-                **audit.snapshot(sentence, changed),
-                "reason": reason,
-                "custody": str(custody.uuid),
-                **_release_snapshot(detention),
-            },
+            values={name: new[name] for name in changed},
+            reason=reason,
+            clean_exclude=["detention", "facility", "hearing", "consecutive_to"],
         )
     return sentence
 
